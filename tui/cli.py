@@ -1,0 +1,236 @@
+"""The `mailtui` command line. The headless commands never import Textual, so they start fast."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from tui.core.profiles import Profile, ProfileSet, load_profiles
+from tui.core.results import AttemptResult, ExitCode
+from tui.core.transcript import SessionEvent, TranscriptEvent
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 64 (EX_USAGE) as sysexits asks."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"mailtui: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mailtui",
+        description="Send mail through the right SMTP server and see exactly what happened.",
+    )
+    parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
+    parser.add_argument("--profile", metavar="ID", help="start with this profile selected")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    send = commands.add_parser("send", help="send one message without the interface")
+    send.add_argument("--profile", required=True, metavar="ID", dest="send_profile")
+    send.add_argument("--to", action="append", default=[], metavar="ADDR")
+    send.add_argument("--cc", action="append", default=[], metavar="ADDR")
+    send.add_argument("--bcc", action="append", default=[], metavar="ADDR")
+    send.add_argument("--subject", required=True, metavar="TEXT")
+    send.add_argument("--body-file", metavar="FILE", type=Path, help="default: standard input")
+    send.add_argument("--attach", action="append", default=[], metavar="FILE", type=Path)
+    send.add_argument(
+        "--transcript", action="store_true", help="print the live transcript to stderr"
+    )
+
+    check = commands.add_parser("check", help="pre-flight a profile: everything but DATA")
+    check.add_argument("profile_id", metavar="ID")
+    check.add_argument("--rcpt", action="append", default=[], metavar="ADDR")
+    check.add_argument("--transcript", action="store_true", help="print the live transcript")
+
+    commands.add_parser("profiles", help="list profiles and any errors in their files")
+
+    history = commands.add_parser("history", help="recent attempts; N shows one transcript")
+    history.add_argument("n", nargs="?", metavar="N", help="number in the list, or attempt id")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from tui.ui.app import run_app  # only the app needs Textual
+
+        return run_app(demo=args.demo, profile_id=args.profile)
+    handlers = {
+        "send": _send,
+        "check": _check,
+        "profiles": _profiles,
+        "history": _history,
+    }
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+def _say(text: str) -> None:
+    print(f"mailtui: {text}", file=sys.stderr)
+
+
+def _print_event(event: SessionEvent) -> None:
+    if isinstance(event, TranscriptEvent):
+        print(event.format(), file=sys.stderr, flush=True)
+
+
+def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
+    found = load_profiles()
+    profile = found.get(profile_id)
+    if profile is not None:
+        return profile, found, 0
+    error = found.error_for(profile_id)
+    if error is not None:
+        _say(f"profile {profile_id} cannot be used: {error}")
+        return None, found, ExitCode.CONFIG
+    ids = [p.id for p in found.profiles]
+    near = difflib.get_close_matches(profile_id, ids, n=1)
+    hint = (
+        f"did you mean {near[0]}?"
+        if near
+        else (f"profiles: {', '.join(ids)}" if ids else "create one first (see README)")
+    )
+    _say(f"there is no profile {profile_id}; {hint}")
+    return None, found, ExitCode.CONFIG
+
+
+def _prompt(profile: Profile) -> str | None:
+    """Ask for the password on the terminal, never on standard input (it may carry the body)."""
+    try:
+        with open("/dev/tty"):
+            pass
+    except OSError:
+        return None
+    import getpass
+
+    return getpass.getpass(f"Password for {profile.username} ({profile.name}): ")
+
+
+def _report(result: AttemptResult) -> int:
+    if result.exit_code == ExitCode.OK:
+        print(result.summary, file=sys.stderr)
+    else:
+        _say(result.summary)
+    return int(result.exit_code)
+
+
+def _send(args: argparse.Namespace) -> int:
+    from tui.core import sending
+    from tui.core.message import Draft
+
+    profile, found, code = _find_profile(args.send_profile)
+    if profile is None:
+        return code
+    try:
+        raw = args.body_file.read_bytes() if args.body_file else sys.stdin.buffer.read()
+    except OSError as exc:
+        _say(f"cannot read the body from {args.body_file}: {exc.strerror}")
+        return ExitCode.DATAERR
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _say("the body is not UTF-8 text; convert it (for example with iconv) and try again")
+        return ExitCode.DATAERR
+    draft = Draft(
+        to=tuple(args.to),
+        cc=tuple(args.cc),
+        bcc=tuple(args.bcc),
+        subject=args.subject,
+        body=body,
+        attachments=tuple(args.attach),
+    )
+    result = asyncio.run(
+        sending.send(
+            profile,
+            draft,
+            profiles=found.profiles,
+            listener=_print_event if args.transcript else None,
+            prompt=_prompt,
+        )
+    )
+    return _report(result)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tui.core import sending
+
+    profile, found, code = _find_profile(args.profile_id)
+    if profile is None:
+        return code
+    result = asyncio.run(
+        sending.check(
+            profile,
+            args.rcpt,
+            profiles=found.profiles,
+            listener=_print_event if args.transcript else None,
+            prompt=_prompt,
+        )
+    )
+    print(f"Profile:  {profile.id} ({profile.name}), {profile.host}:{profile.effective_port}")
+    if result.offers or result.tls:
+        offers = [f"{name} {value}".strip() for name, value in result.offers.items()]
+        print(f"Offers:   {', '.join(offers) if offers else '(no extensions)'}")
+    if result.tls:
+        print(f"TLS:      {result.tls}")
+    for rcpt in result.recipients:
+        print(
+            f"RCPT:     {rcpt.address}: {rcpt.code} {rcpt.text.splitlines()[0] if rcpt.text else ''}"
+        )
+    print(f"Verdict:  {result.summary}")
+    return int(result.exit_code)
+
+
+def _profiles(_args: argparse.Namespace) -> int:
+    found = load_profiles()
+    if not found.profiles and not found.errors:
+        from tui.core import locations
+
+        print(f"No profiles yet. Create one as {locations.profiles_dir()}/<id>.toml (see README).")
+        return 0
+    for p in found.profiles:
+        print(
+            f"{p.id:<16} {p.name:<24} {p.provider_label:<10} {p.auth_label:<18} "
+            f"{p.host}:{p.effective_port} ({p.security})"
+        )
+    for error in found.errors:
+        print(f"{error.profile_id:<16} ERROR {error}")
+    return ExitCode.CONFIG if found.errors else 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from tui.core.history import list_attempts
+
+    attempts = list_attempts()
+    if args.n is None:
+        if not attempts:
+            print("No attempts yet.")
+        for index, attempt in enumerate(attempts[:50], start=1):
+            to = ", ".join(attempt.recipients)
+            print(
+                f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
+                f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
+            )
+        return 0
+    chosen = None
+    if args.n.isdigit() and 1 <= int(args.n) <= len(attempts):
+        chosen = attempts[int(args.n) - 1]
+    else:
+        chosen = next((a for a in attempts if a.id == args.n), None)
+    if chosen is None:
+        _say(f"no attempt {args.n}; run 'mailtui history' to list them")
+        return ExitCode.USAGE
+    print(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}")
+    print(f"{chosen.record.get('summary', '')}")
+    print()
+    sys.stdout.write(chosen.transcript())
+    return 0

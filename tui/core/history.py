@@ -1,0 +1,141 @@
+"""Every send attempt on disk: its redacted transcript and a machine-readable record.
+
+`transcripts/<id>.log` holds the transcript lines as they happened; `<id>.json` holds
+time, profile, envelope, result and network. Ids sort by time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tui.core import locations
+from tui.core.files import write_private
+from tui.core.locations import ensure_private_dir
+from tui.core.results import AttemptResult
+from tui.core.transcript import SessionEvent, TranscriptEvent
+
+
+def new_attempt_id() -> str:
+    return datetime.now().strftime("%Y%m%dT%H%M%S.%f") + "-" + secrets.token_hex(2)
+
+
+class AttemptRecorder:
+    """A transcript listener that appends every line to the attempt's file as it happens."""
+
+    def __init__(self, attempt_id: str | None = None, folder: Path | None = None) -> None:
+        self.attempt_id = attempt_id or new_attempt_id()
+        self.folder = folder or locations.transcripts_dir()
+        self._handle: IO[str] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / f"{self.attempt_id}.log"
+
+    @property
+    def record_path(self) -> Path:
+        return self.folder / f"{self.attempt_id}.json"
+
+    def __call__(self, event: SessionEvent) -> None:
+        if not isinstance(event, TranscriptEvent):
+            return
+        if self._handle is None:
+            ensure_private_dir(self.folder)
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8")
+        self._handle.write(event.format() + "\n")
+        self._handle.flush()
+
+    def finish(self, record: dict[str, Any]) -> None:
+        """Close the transcript and write the record beside it."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        record = {"id": self.attempt_id, **record}
+        write_private(self.record_path, json.dumps(record, indent=2).encode("utf-8"))
+
+
+def result_record(result: AttemptResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "outcome": result.outcome.value,
+        "exit_code": int(result.exit_code),
+        "summary": result.summary,
+        "message_id": result.message_id,
+        "recipients": [asdict(r) for r in result.recipients],
+        "timings_ms": {k: round(v, 3) for k, v in result.timings.items()},
+        "offers": result.offers,
+        "client_address": result.client_address,
+        "size": result.size,
+    }
+    if result.diagnosis is not None:
+        data["diagnosis"] = {
+            "kind": result.diagnosis.kind,
+            "explanation": result.diagnosis.explanation,
+            "retry_profile": result.diagnosis.retry_profile,
+            "code": result.diagnosis.code,
+            "server_text": result.diagnosis.server_text,
+        }
+    return data
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One saved attempt, as listed by `mailtui history`."""
+
+    id: str
+    record: dict[str, Any]
+    log_path: Path
+
+    @property
+    def time(self) -> str:
+        return str(self.record.get("time", ""))
+
+    @property
+    def outcome(self) -> str:
+        return str(self.record.get("outcome", "?"))
+
+    @property
+    def profile(self) -> str:
+        return str(self.record.get("profile", "?"))
+
+    @property
+    def subject(self) -> str:
+        return str(self.record.get("subject", ""))
+
+    @property
+    def recipients(self) -> list[str]:
+        envelope = self.record.get("envelope") or {}
+        return list(envelope.get("to", []))
+
+    @property
+    def duration_ms(self) -> float:
+        return float((self.record.get("timings_ms") or {}).get("total", 0.0))
+
+    def transcript(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8")
+        except OSError:
+            return ""
+
+
+def list_attempts(limit: int | None = None, folder: Path | None = None) -> list[Attempt]:
+    """Saved attempts, newest first; unreadable records are skipped."""
+    folder = folder or locations.transcripts_dir()
+    if not folder.is_dir():
+        return []
+    attempts: list[Attempt] = []
+    for path in sorted(folder.glob("*.json"), reverse=True):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            attempts.append(Attempt(path.stem, record, path.with_suffix(".log")))
+        if limit is not None and len(attempts) >= limit:
+            break
+    return attempts

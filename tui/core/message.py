@@ -1,0 +1,289 @@
+"""Composing a message: address checks, header safety, and the MIME message itself.
+
+Everything a person typed is checked before any connection is made, so a bad address or
+an attempt to smuggle a header (CR/LF in a field) fails with exit 65 and names the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+# RFC 5322 atext, plus any non-ASCII character (RFC 6531 allows UTF-8 local parts).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
+_DOT_ATOM_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
+_QUOTED_RE = re.compile(r'^"([^"\\]|\\[ -~])*"$')
+_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class MessageInputError(ValueError):
+    """Something the person typed cannot go into a message (exit 65)."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name}: {reason}")
+        self.field_name = field_name
+        self.reason = reason
+
+
+class AddressError(MessageInputError):
+    """An address that is not valid, naming the field and the address."""
+
+    def __init__(self, field_name: str, address: str, reason: str) -> None:
+        super().__init__(field_name, reason)
+        self.address = address
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One address with its optional display name; `local` and `domain` are as typed."""
+
+    display_name: str
+    local: str
+    domain: str
+
+    @property
+    def addr_spec(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        return not self.local.isascii()
+
+    def ascii_addr_spec(self) -> str:
+        """The address with an IDN domain as punycode, for servers without SMTPUTF8."""
+        # A non-ASCII local part has no ASCII form at all.
+        if self.needs_smtputf8:
+            raise AddressError(
+                "address",
+                self.addr_spec,
+                f"{self.addr_spec} has non-ASCII characters before the @ and the server does "
+                "not support SMTPUTF8; use an ASCII address for this recipient",
+            )
+        return f"{self.local}@{_ascii_domain(self.domain)}"
+
+    def __str__(self) -> str:
+        if self.display_name:
+            return f"{self.display_name} <{self.addr_spec}>"
+        return self.addr_spec
+
+
+def _ascii_domain(domain: str) -> str:
+    if domain.isascii() or domain.startswith("["):
+        return domain
+    return domain.encode("idna").decode("ascii")
+
+
+def has_control(text: str) -> bool:
+    return bool(_CONTROL_RE.search(text))
+
+
+def _check_no_control(field_name: str, value: str) -> None:
+    if has_control(value):
+        raise MessageInputError(
+            field_name,
+            f"the {field_name} contains a line break or control character; "
+            "type it on one line without special characters",
+        )
+
+
+def _valid_domain(domain: str) -> bool:
+    if domain.startswith("[") and domain.endswith("]"):
+        literal = domain[1:-1]
+        if literal.lower().startswith("ipv6:"):
+            literal = literal[5:]
+        try:
+            ipaddress.ip_address(literal)
+        except ValueError:
+            return False
+        return True
+    try:
+        ascii_domain = _ascii_domain(domain)
+    except UnicodeError:
+        return False
+    labels = ascii_domain.split(".")
+    return len(ascii_domain) <= 253 and all(_LABEL_RE.match(label) for label in labels)
+
+
+def _split_list(value: str) -> list[str]:
+    """Split a comma-separated address list, respecting quotes and angle brackets."""
+    items: list[str] = []
+    current: list[str] = []
+    in_quotes = in_angle = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_quotes:
+            escaped = True
+        elif char == '"':
+            in_quotes = not in_quotes
+        elif char == "<" and not in_quotes:
+            in_angle = True
+        elif char == ">" and not in_quotes:
+            in_angle = False
+        elif char in ",;" and not in_quotes and not in_angle:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
+
+
+def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
+    """Parse `Name <local@domain>` or `local@domain`; raise `AddressError` saying what is wrong."""
+    text = value.strip()
+    if has_control(value):
+        raise AddressError(
+            field_name,
+            value,
+            f"the {field_name} address contains a line break or control character",
+        )
+    display = ""
+    if text.endswith(">") and "<" in text:
+        cut = text.rindex("<")
+        display, addr = text[:cut].strip(), text[cut + 1 : -1].strip()
+        if len(display) >= 2 and display[0] == display[-1] == '"':
+            display = re.sub(r"\\(.)", r"\1", display[1:-1])
+        if "<" in display or ">" in display:
+            raise AddressError(field_name, value, f"'{value}' has stray angle brackets")
+    else:
+        addr = text
+    if not addr:
+        raise AddressError(field_name, value, f"the {field_name} address is empty")
+    if "@" not in addr:
+        raise AddressError(
+            field_name, value, f"'{addr}' is not an email address (it has no @domain part)"
+        )
+    local, _, domain = addr.rpartition("@")
+    if not local:
+        raise AddressError(field_name, value, f"'{addr}' has nothing before the @")
+    if not (_DOT_ATOM_RE.match(local) or _QUOTED_RE.match(local)):
+        raise AddressError(
+            field_name, value, f"'{addr}' has characters that are not allowed before the @"
+        )
+    if len(local.encode("utf-8")) > 64:
+        raise AddressError(field_name, value, f"'{addr}' has more than 64 bytes before the @")
+    if not domain or not _valid_domain(domain):
+        raise AddressError(field_name, value, f"'{addr}' does not end in a valid domain name")
+    return Mailbox(display_name=display, local=local, domain=domain)
+
+
+def parse_address_list(values: str | list[str] | tuple[str, ...], field_name: str) -> list[Mailbox]:
+    """Parse one or several comma-separated address fields into mailboxes."""
+    raw = [values] if isinstance(values, str) else list(values)
+    return [parse_mailbox(item, field_name) for value in raw for item in _split_list(value)]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the person composed, as typed."""
+
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str = ""
+    body: str = ""
+    attachments: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A draft that passed every check: parsed addresses, the envelope and a fixed Message-ID."""
+
+    sender: Mailbox
+    to: tuple[Mailbox, ...]
+    cc: tuple[Mailbox, ...]
+    bcc: tuple[Mailbox, ...]
+    subject: str
+    body: str
+    attachments: tuple[Path, ...]
+    message_id: str
+    date: str
+    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def recipients(self) -> tuple[Mailbox, ...]:
+        return self.to + self.cc + self.bcc
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        return any(m.needs_smtputf8 for m in (self.sender, *self.recipients))
+
+
+def compose(from_value: str, draft: Draft, message_id: str | None = None) -> Composed:
+    """Check everything the person typed; raise `MessageInputError` naming the field at fault."""
+    sender = parse_mailbox(from_value, "from")
+    to = tuple(parse_address_list(draft.to, "to"))
+    cc = tuple(parse_address_list(draft.cc, "cc"))
+    bcc = tuple(parse_address_list(draft.bcc, "bcc"))
+    if not (to or cc or bcc):
+        raise MessageInputError("to", "there is no recipient; add at least one address in To")
+    _check_no_control("subject", draft.subject)
+    for path in draft.attachments:
+        _check_no_control("attachment name", path.name)
+        if not path.is_file():
+            raise MessageInputError("attachment", f"{path} is not a readable file")
+    domain = _ascii_domain(sender.domain).strip("[]")
+    return Composed(
+        sender=sender,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=draft.subject,
+        body=draft.body,
+        attachments=tuple(draft.attachments),
+        message_id=message_id or make_msgid(domain=domain),
+        date=formatdate(localtime=True),
+    )
+
+
+def _header_address(mailbox: Mailbox, smtputf8: bool) -> Address:
+    if smtputf8:
+        return Address(mailbox.display_name, mailbox.local, mailbox.domain)
+    spec = mailbox.ascii_addr_spec()
+    local, _, domain = spec.rpartition("@")
+    return Address(mailbox.display_name, local, domain)
+
+
+def normalise_body(body: str) -> str:
+    """Turn any mix of CR, LF and CRLF into LF, ending with one line break."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def build_message(composed: Composed, smtputf8: bool) -> EmailMessage:
+    """The MIME message; Bcc recipients are in the envelope only, never in a header."""
+    message = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
+    message["From"] = _header_address(composed.sender, smtputf8)
+    if composed.to:
+        message["To"] = [_header_address(m, smtputf8) for m in composed.to]
+    if composed.cc:
+        message["Cc"] = [_header_address(m, smtputf8) for m in composed.cc]
+    message["Subject"] = composed.subject
+    message["Date"] = composed.date
+    message["Message-ID"] = composed.message_id
+    for name, value in composed.extra_headers:
+        message[name] = value
+    message.set_content(normalise_body(composed.body), charset="utf-8")
+    for path in composed.attachments:
+        ctype, encoding = mimetypes.guess_type(path.name)
+        if ctype is None or encoding is not None:
+            ctype = "application/octet-stream"
+        maintype, subtype = ctype.split("/", 1)
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message
+
+
+def envelope_address(mailbox: Mailbox, smtputf8: bool) -> str:
+    return mailbox.addr_spec if smtputf8 else mailbox.ascii_addr_spec()

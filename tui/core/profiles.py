@@ -1,0 +1,314 @@
+"""Sending profiles: one TOML file per account, read with tomllib and written with tomli-w.
+
+A broken file never stops mailtui: it becomes a `ProfileError` naming the file, the key
+and the fix, and the other profiles still load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tui.core import locations
+from tui.core.files import write_private
+
+Security = Literal["none", "starttls", "tls"]
+AuthMethod = Literal["none", "plain", "login", "cram-md5", "xoauth2", "auto"]
+Provider = Literal["isp", "portal"]
+
+SECURITY_VALUES: tuple[Security, ...] = ("none", "starttls", "tls")
+AUTH_VALUES: tuple[AuthMethod, ...] = ("none", "plain", "login", "cram-md5", "xoauth2", "auto")
+PROVIDER_VALUES: tuple[Provider, ...] = ("isp", "portal")
+DEFAULT_PORTS: dict[Security, int] = {"none": 25, "starttls": 587, "tls": 465}
+PROFILE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One sending account, exactly as its TOML file describes it."""
+
+    id: str
+    name: str
+    from_: str
+    host: str
+    security: Security
+    provider: Provider = "isp"
+    port: int | None = None
+    auth: AuthMethod = "none"
+    username: str | None = None
+    password_command: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    tls_fingerprint: str | None = None
+    networks: tuple[str, ...] = ()
+    source_address: str | None = None
+    helo: str | None = None
+    timeout: float = 30.0
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else DEFAULT_PORTS[self.security]
+
+    @property
+    def logs_in(self) -> bool:
+        """True when the server is told who we are by a login, not by our IP address."""
+        return self.auth != "none"
+
+    @property
+    def provider_label(self) -> str:
+        return "web portal" if self.provider == "portal" else "ISP"
+
+    @property
+    def auth_label(self) -> str:
+        return "trusted network" if self.auth == "none" else f"login ({self.auth})"
+
+
+@dataclass(frozen=True)
+class ProfileError(Exception):
+    """A profile file that cannot be used, with the key at fault and how to fix it."""
+
+    path: Path
+    key: str | None
+    problem: str
+
+    @property
+    def profile_id(self) -> str:
+        return self.path.stem
+
+    def __str__(self) -> str:
+        where = f"{self.path}" + (f", key '{self.key}'" if self.key else "")
+        return f"{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    """Every profile file found: the usable profiles and the broken ones."""
+
+    profiles: tuple[Profile, ...]
+    errors: tuple[ProfileError, ...]
+
+    def get(self, profile_id: str) -> Profile | None:
+        return next((p for p in self.profiles if p.id == profile_id), None)
+
+    def error_for(self, profile_id: str) -> ProfileError | None:
+        return next((e for e in self.errors if e.profile_id == profile_id), None)
+
+
+# key in the file -> (attribute, accepted types, description of the type)
+_KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
+    "name": ("name", (str,), "a string"),
+    "provider": ("provider", (str,), 'one of "isp", "portal"'),
+    "from": ("from_", (str,), 'a string such as "Jane Doe <jane@isp.example>"'),
+    "host": ("host", (str,), "a host name"),
+    "port": ("port", (int,), "a whole number from 1 to 65535"),
+    "security": ("security", (str,), 'one of "none", "starttls", "tls"'),
+    "auth": ("auth", (str,), 'one of "none", "plain", "login", "cram-md5", "xoauth2", "auto"'),
+    "username": ("username", (str,), "a string"),
+    "password_command": ("password_command", (str,), "a command line"),
+    "password": ("password", (str,), "a string"),
+    "ca_file": ("ca_file", (str,), "a path to a PEM file"),
+    "tls_fingerprint": ("tls_fingerprint", (str,), 'a string such as "sha256:AB:CD:…"'),
+    "networks": ("networks", (list,), 'a list such as ["192.168.1.0/24"]'),
+    "source_address": ("source_address", (str,), "an IP address of this machine"),
+    "helo": ("helo", (str,), "a host name"),
+    "timeout": ("timeout", (int, float), "a number of seconds"),
+}
+REQUIRED_KEYS = ("name", "from", "host", "security")
+FINGERPRINT_RE = re.compile(r"^sha256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+def normalise_fingerprint(value: str) -> str:
+    """Accept `sha256:abcd…` with or without colons and return `sha256:AB:CD:…`."""
+    body = value.strip()
+    if body.lower().startswith("sha256:"):
+        body = body[7:]
+    hexdigits = body.replace(":", "").upper()
+    if not re.fullmatch(r"[0-9A-F]{64}", hexdigits):
+        raise ValueError(value)
+    return "sha256:" + ":".join(hexdigits[i : i + 2] for i in range(0, 64, 2))
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    try:
+        value.encode("idna")
+    except UnicodeError:
+        return False
+    return bool(HOSTNAME_RE.match(value.encode("idna").decode("ascii")))
+
+
+def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
+    """Validate the parsed TOML of one profile file; raise `ProfileError` on the first fault."""
+
+    def fail(key: str | None, problem: str) -> ProfileError:
+        return ProfileError(path, key, problem)
+
+    if not PROFILE_ID_RE.match(profile_id):
+        raise fail(
+            None,
+            "the file name is not a usable profile id; use letters, digits, '.', '_' or '-' "
+            "(for example home-isp.toml)",
+        )
+    for key in data:
+        if key not in _KEYS:
+            near = difflib.get_close_matches(key, list(_KEYS), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"valid keys are {', '.join(_KEYS)}"
+            raise fail(key, f"unknown key; {hint}")
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            raise fail(key, f"missing; add {key} = {_KEYS[key][2]}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        attr, types, description = _KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise fail(
+                key, f"has the wrong type ({type(value).__name__}); it must be {description}"
+            )
+        if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise fail(key, "contains a control character (such as a line break); remove it")
+        values[attr] = value
+
+    if values["security"] not in SECURITY_VALUES:
+        raise fail("security", f"must be one of {', '.join(SECURITY_VALUES)}")
+    if values.setdefault("provider", "isp") not in PROVIDER_VALUES:
+        raise fail("provider", f"must be one of {', '.join(PROVIDER_VALUES)}")
+    if values.setdefault("auth", "none") not in AUTH_VALUES:
+        near = difflib.get_close_matches(str(values["auth"]).lower(), AUTH_VALUES, n=1)
+        hint = f'; did you mean "{near[0]}"?' if near else ""
+        raise fail("auth", f"must be one of {', '.join(AUTH_VALUES)}{hint}")
+    if not values["name"].strip():
+        raise fail("name", "is empty; give the profile a display name")
+    if not _is_host(values["host"]):
+        raise fail("host", "is not a valid host name or IP address")
+    port = values.get("port")
+    if port is not None and not 1 <= port <= 65535:
+        raise fail("port", "must be a whole number from 1 to 65535")
+    if values["auth"] != "none" and not values.get("username"):
+        raise fail("username", f'is required with auth = "{values["auth"]}"')
+    if "timeout" in values:
+        if not 0 < values["timeout"] <= 3600:
+            raise fail("timeout", "must be a number of seconds above 0 and at most 3600")
+        values["timeout"] = float(values["timeout"])
+    if "tls_fingerprint" in values:
+        try:
+            values["tls_fingerprint"] = normalise_fingerprint(values["tls_fingerprint"])
+        except ValueError:
+            raise fail(
+                "tls_fingerprint",
+                'must be a SHA-256 fingerprint such as "sha256:AB:CD:…" (32 bytes)',
+            ) from None
+    if "networks" in values:
+        networks = []
+        for item in values["networks"]:
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except (ValueError, TypeError):
+                raise fail(
+                    "networks", f'{item!r} is not a network such as "192.168.1.0/24"'
+                ) from None
+        values["networks"] = tuple(networks)
+    if "source_address" in values:
+        try:
+            ipaddress.ip_address(values["source_address"])
+        except ValueError:
+            raise fail("source_address", 'must be an IP address such as "192.168.1.7"') from None
+    if "ca_file" in values:
+        values["ca_file"] = str(Path(values["ca_file"]).expanduser())
+    from tui.core.message import AddressError, parse_mailbox
+
+    try:
+        parse_mailbox(values["from_"], field_name="from")
+    except AddressError as exc:
+        raise fail("from", exc.reason) from None
+    return Profile(id=profile_id, path=path, **values)
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate one profile file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(path, None, f"cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProfileError(path, None, "is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(path, None, f"is not valid TOML ({exc}); fix the syntax") from None
+    profile = parse_profile(path.stem, data, path)
+    if profile.password is not None:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ProfileError(
+                path,
+                "password",
+                f"the file holds a password but is readable by others (mode {mode:04o}); "
+                f"run: chmod 600 {path}",
+            )
+    return profile
+
+
+def load_profiles(folder: Path | None = None) -> ProfileSet:
+    """Load every `*.toml` under the profiles folder, sorted by id."""
+    folder = folder or locations.profiles_dir()
+    profiles: list[Profile] = []
+    errors: list[ProfileError] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                profiles.append(load_profile(path))
+            except ProfileError as exc:
+                errors.append(exc)
+    return ProfileSet(tuple(profiles), tuple(errors))
+
+
+def profile_to_toml(profile: Profile) -> dict[str, Any]:
+    """The TOML table for a profile, in the contract's key order, omitting unset options."""
+    out: dict[str, Any] = {}
+    for key, (attr, _types, _desc) in _KEYS.items():
+        value = getattr(profile, attr)
+        if value is None or (key == "networks" and not value):
+            continue
+        if key == "timeout" and value == 30.0:
+            continue
+        if key == "networks":
+            value = list(value)
+        if key == "timeout" and float(value).is_integer():
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def save_profile(profile: Profile, folder: Path | None = None) -> Path:
+    """Write the profile to `<folder>/<id>.toml` atomically with mode 0600."""
+    import tomli_w
+
+    folder = folder or locations.profiles_dir()
+    if not PROFILE_ID_RE.match(profile.id):
+        raise ValueError(f"'{profile.id}' is not a usable profile id")
+    path = folder / f"{profile.id}.toml"
+    # Validate by round-tripping through the same parser that reads files.
+    data = profile_to_toml(profile)
+    parse_profile(profile.id, data, path)
+    write_private(path, tomli_w.dumps(data).encode("utf-8"))
+    return path
+
+
+def delete_profile(profile_id: str, folder: Path | None = None) -> None:
+    folder = folder or locations.profiles_dir()
+    path = folder / f"{profile_id}.toml"
+    path.unlink(missing_ok=True)

@@ -1,0 +1,82 @@
+"""What a send or a check came to: exit codes, per-recipient results and timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class ExitCode(IntEnum):
+    """sysexits codes, as sendmail and msmtp use them."""
+
+    OK = 0
+    USAGE = 64
+    DATAERR = 65  # bad message input: an invalid address, CR/LF in a header
+    UNAVAILABLE = 69  # refused by the server: relay denied, recipient refused
+    TEMPFAIL = 75  # temporary failure: the message is kept in the outbox
+    NOPERM = 77  # authentication failed
+    CONFIG = 78  # bad profile or configuration
+    IOERR = 74  # TLS or I/O failure
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    PARTIAL = "partial"  # some recipients refused, the others accepted
+    REFUSED = "refused"
+    TEMPORARY = "temporary"
+    UNKNOWN = "unknown"  # the connection broke after the end of DATA: maybe delivered
+    AUTH_FAILED = "auth-failed"
+    TLS_FAILED = "tls-failed"
+    CONFIG = "config"
+    INPUT = "input"
+    CANCELLED = "cancelled"
+    WOULD_WORK = "would-work"  # a check that found nothing wrong
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why an attempt failed, in one plain sentence with the next step."""
+
+    kind: str
+    exit_code: ExitCode
+    explanation: str
+    retry_profile: str | None = None
+    code: int | None = None
+    server_text: str = ""
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    address: str
+    code: int
+    text: str
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.code < 300
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The outcome of one send or check: what happened, to whom, how long each phase took."""
+
+    outcome: Outcome
+    exit_code: ExitCode
+    summary: str
+    diagnosis: Diagnosis | None = None
+    recipients: tuple[RecipientResult, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    message_id: str | None = None
+    attempt_id: str | None = None
+    offers: dict[str, str] = field(default_factory=dict)
+    client_address: str | None = None
+    size: int | None = None
+    tls: str | None = None  # protocol, cipher and certificate, when TLS was used
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return tuple(r.address for r in self.recipients if r.accepted)
+
+    @property
+    def refused(self) -> tuple[RecipientResult, ...]:
+        return tuple(r for r in self.recipients if not r.accepted)

@@ -1,0 +1,97 @@
+"""Where a profile's password comes from, in the contract's order.
+
+`password_command`, then the system keyring (service `mailtui`, user = profile id), then
+`password` in the file, then a prompt. The secret itself never appears in an error.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable
+
+from tui.core.profiles import Profile
+
+KEYRING_SERVICE = "mailtui"
+COMMAND_TIMEOUT = 15.0
+
+Prompt = Callable[[Profile], str | None]
+
+
+class SecretError(Exception):
+    """The password could not be obtained; the message says why without revealing output."""
+
+
+def run_password_command(profile: Profile) -> str:
+    """Run `password_command` without a shell and return its first output line."""
+    assert profile.password_command is not None
+    try:
+        argv = shlex.split(profile.password_command)
+    except ValueError as exc:
+        raise SecretError(
+            f"password_command of profile {profile.id} cannot be parsed ({exc}); fix its quoting"
+        ) from None
+    if not argv:
+        raise SecretError(f"password_command of profile {profile.id} is empty")
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise SecretError(
+            f"password_command of profile {profile.id}: program '{argv[0]}' was not found"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise SecretError(
+            f"password_command of profile {profile.id} did not finish within "
+            f"{COMMAND_TIMEOUT:g} seconds"
+        ) from None
+    except OSError as exc:
+        raise SecretError(
+            f"password_command of profile {profile.id} could not run ({exc.strerror})"
+        ) from None
+    if done.returncode != 0:
+        # Output is deliberately not echoed: it may hold the secret or part of it.
+        raise SecretError(
+            f"password_command of profile {profile.id} failed with exit code {done.returncode}"
+        )
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0]:
+        raise SecretError(f"password_command of profile {profile.id} printed no password")
+    return lines[0]
+
+
+def keyring_password(profile_id: str) -> str | None:
+    """The password stored in the system keyring, or None when there is none or no keyring."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, profile_id)
+    except (KeyringError, RuntimeError, OSError):
+        return None
+
+
+def resolve_password(profile: Profile, prompt: Prompt | None = None) -> str:
+    """The profile's password from the first source that has one."""
+    if profile.password_command:
+        return run_password_command(profile)
+    stored = keyring_password(profile.id)
+    if stored:
+        return stored
+    if profile.password is not None:
+        return profile.password
+    if prompt is not None:
+        typed = prompt(profile)
+        if typed:
+            return typed
+    raise SecretError(
+        f"profile {profile.id} has no password: set password_command, store one in the "
+        "keyring, or run mailtui where it can prompt"
+    )

@@ -1,0 +1,653 @@
+"""One SMTP session over aiosmtplib: connect, TLS, AUTH, envelope, DATA, QUIT.
+
+Every command and reply is reported live to a listener as a redacted `TranscriptEvent`,
+so the CLI and the app are both just listeners. Security never falls back: a `starttls`
+profile stops before AUTH or MAIL when TLS cannot be had, and credentials never travel
+over a plain connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import errno
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiosmtplib
+from aiosmtplib.esmtp import parse_esmtp_extensions
+from aiosmtplib.response import SMTPResponse
+from aiosmtplib.typing import Default
+
+from tui.core.diagnosis import Failure
+from tui.core.message import Composed, build_message, envelope_address
+from tui.core.profiles import Profile
+from tui.core.results import RecipientResult
+from tui.core.tls import (
+    CertificateInfo,
+    TlsConfigError,
+    describe_certificate,
+    fetch_certificate,
+    make_tls_context,
+    verify_error_kind,
+)
+from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event
+
+CHUNK_SIZE = 64 * 1024
+PHASES = ("connect", "greeting", "ehlo", "tls", "auth", "envelope", "data", "total")
+AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
+ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
+
+
+class Stop(Exception):
+    """Ends the session early with the observed failure."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.stage)
+        self.failure = failure
+
+
+@dataclass
+class SessionReport:
+    """What the session saw: per-recipient replies, timings, the server's offers."""
+
+    recipients: list[RecipientResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    offers: dict[str, str] = field(default_factory=dict)
+    certificate: CertificateInfo | None = None
+    failure: Failure | None = None
+    data_accepted: bool = False
+    size: int | None = None
+    greeting: str = ""
+    ehlo_text: str = ""
+
+
+def secret_forms(username: str | None, password: str | None) -> list[str]:
+    """The password and every encoding of it that a transcript could carry."""
+    if not password:
+        return []
+    user = username or ""
+    raw = [
+        password,
+        f"\0{user}\0{password}",
+        f"{user}\0{password}",
+        f"user={user}\x01auth=Bearer {password}\x01\x01",
+    ]
+    forms = {password}
+    for item in raw:
+        forms.add(base64.b64encode(item.encode("utf-8")).decode("ascii"))
+    return sorted(forms, key=len, reverse=True)
+
+
+class TracingSMTP(aiosmtplib.SMTP):
+    """aiosmtplib's client, reporting every command and reply to the session."""
+
+    def __init__(self, session: SmtpSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._session = session
+        self._last_code = 0
+
+    @property
+    def in_tls(self) -> bool:
+        transport = self.transport
+        return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+    async def execute_command(
+        self,
+        *args: bytes,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109
+    ) -> SMTPResponse:
+        in_tls = self.in_tls  # a reply comes back the way its command went
+        self._session.client_line(self._redacted(args), in_tls)
+        response = await super().execute_command(*args, timeout=timeout)
+        self._last_code = response.code
+        self._session.server_reply(response, in_tls)
+        return response
+
+    def _redacted(self, args: tuple[bytes, ...]) -> str:
+        if self._last_code == 334:
+            return REDACTED
+        words = [a.decode("utf-8", "surrogateescape") for a in args]
+        if words and words[0].upper() == "AUTH" and len(words) > 2:
+            return f"{words[0]} {words[1]} {REDACTED}"
+        return " ".join(words)
+
+    async def upgrade_to_tls(self, context: ssl.SSLContext, server_hostname: str) -> SMTPResponse:
+        """STARTTLS, refusing to go on if anything follows the server's 220 before the handshake.
+
+        aiosmtplib silently discards such bytes; an attacker who injected them may have
+        injected replies too, so the session is aborted instead (RFC 3207, section 4.2).
+        """
+        response = await self.execute_command(b"STARTTLS")
+        if response.code != 220:
+            return response
+        protocol = self.protocol
+        assert protocol is not None and protocol.transport is not None
+        if protocol._buffer:
+            injected = bytes(protocol._buffer)
+            del protocol._buffer[:]
+            self.close()
+            raise Stop(
+                Failure(
+                    "starttls",
+                    error="starttls-injection",
+                    detail=f"{len(injected)} bytes after 220",
+                )
+            )
+        loop = asyncio.get_running_loop()
+        tls_transport = await loop.start_tls(
+            protocol.transport,  # type: ignore[arg-type]
+            protocol,
+            context,
+            server_side=False,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=self.timeout,
+        )
+        protocol.transport = tls_transport
+        protocol._over_ssl = True
+        self.transport = tls_transport
+        self._reset_server_state()
+        self._last_code = 0
+        return response
+
+
+class SmtpSession:
+    """Runs one session for a profile and reports it; `run()` never raises for SMTP failures."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        password: str | None,
+        listener: Listener,
+    ) -> None:
+        self.profile = profile
+        self.password = password
+        self.listener = listener
+        self.secrets = secret_forms(profile.username, password)
+        self.report = SessionReport()
+        self._smtp: TracingSMTP | None = None
+        self._phase_started = 0.0
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret and secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def emit(self, mark: Mark, text: str) -> None:
+        self.listener(make_event(mark, self._scrub(text)))
+
+    def state(self, name: str, progress: float | None = None) -> None:
+        self.listener(StateChange(name, progress))
+
+    def client_line(self, text: str, in_tls: bool) -> None:
+        self.emit(Mark.CLIENT_TLS if in_tls else Mark.CLIENT, text)
+
+    def server_reply(self, response: SMTPResponse, in_tls: bool) -> None:
+        mark = Mark.SERVER_TLS if in_tls else Mark.SERVER
+        lines = response.message.split("\n") if response.message else [""]
+        for index, line in enumerate(lines):
+            sep = "-" if index < len(lines) - 1 else " "
+            self.emit(mark, f"{response.code}{sep}{line}".rstrip())
+
+    def _timed(self, phase: str, started: float) -> None:
+        self.report.timings[phase] = (
+            self.report.timings.get(phase, 0.0) + (time.perf_counter() - started) * 1000
+        )
+
+    # -- the session -------------------------------------------------------------------------
+
+    async def run(
+        self,
+        composed: Composed | None,
+        check_rcpt: Iterable[str] = (),
+    ) -> SessionReport:
+        """Send `composed`, or with None run a check (MAIL/RCPT then RSET, no DATA)."""
+        started = time.perf_counter()
+        try:
+            await self._run(composed, list(check_rcpt))
+        except Stop as stop:
+            self.report.failure = stop.failure
+            self._close()
+        except asyncio.CancelledError:
+            self.emit(Mark.ERROR, "cancelled by the user")
+            self.state("cancelled")
+            self.report.failure = Failure("cancelled", error="cancelled")
+            self._close()
+            raise
+        finally:
+            self.report.timings["total"] = (time.perf_counter() - started) * 1000
+            self.emit(Mark.INFO, "timings: " + format_timings(self.report.timings))
+        return self.report
+
+    def _close(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+
+    async def _run(self, composed: Composed | None, check_rcpt: list[str]) -> None:
+        profile = self.profile
+        if profile.logs_in and profile.security == "none":
+            raise Stop(Failure("config", error="plaintext-auth"))
+        smtp = await self._connect()
+        await self._ehlo(smtp)
+        if profile.security == "starttls":
+            await self._starttls(smtp)
+        elif profile.security == "none":
+            self.emit(Mark.INFO, "plain connection: this profile does not use TLS")
+        if profile.logs_in:
+            await self._authenticate(smtp)
+
+        if composed is None:
+            await self._check_envelope(smtp, check_rcpt)
+        else:
+            await self._send(smtp, composed)
+        await self._quit(smtp)
+
+    async def _connect(self) -> TracingSMTP:
+        profile = self.profile
+        source = f" from {profile.source_address}" if profile.source_address else ""
+        self.state("connecting")
+        self.emit(
+            Mark.INFO,
+            f"connecting to {profile.host}:{profile.effective_port} ({profile.security}){source}",
+        )
+        # Loading the trust store takes a while: do it while the TCP handshake runs.
+        tls_ready = (
+            asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
+            if profile.security != "none"
+            else None
+        )
+        started = time.perf_counter()
+        try:
+            sock = await self._open_socket()
+        except BaseException:
+            if tls_ready is not None:
+                tls_ready.cancel()
+            raise
+        self._timed("connect", started)
+        context = None
+        if tls_ready is not None:
+            started = time.perf_counter()
+            try:
+                context = await tls_ready
+                self._timed("tls", started)
+            except TlsConfigError as exc:
+                sock.close()
+                self.emit(Mark.ERROR, str(exc))
+                raise Stop(Failure("config", error="config", detail=str(exc))) from None
+        smtp = TracingSMTP(
+            self,
+            hostname=profile.host,
+            sock=sock,
+            use_tls=profile.security == "tls",
+            start_tls=False,
+            tls_context=context,
+            local_hostname=profile.helo or _default_helo(),
+            timeout=profile.timeout,
+        )
+        self._smtp = smtp
+        started = time.perf_counter()
+        try:
+            greeting = await smtp.connect()
+        except aiosmtplib.SMTPConnectResponseError as exc:
+            self._timed("greeting", started)
+            self.server_reply(SMTPResponse(exc.code, exc.message), smtp.in_tls)
+            raise Stop(Failure("greeting", code=exc.code, text=exc.message)) from None
+        except aiosmtplib.SMTPTimeoutError:
+            self.emit(Mark.ERROR, f"no greeting from the server within {profile.timeout:g} s")
+            raise Stop(Failure("greeting", error="timeout")) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ssl.SSLError):
+                raise Stop(await self._tls_failure(cause)) from None
+            if isinstance(exc, ssl.SSLError):
+                raise Stop(await self._tls_failure(exc)) from None
+            self.emit(Mark.ERROR, f"the server closed the connection before greeting: {exc}")
+            raise Stop(Failure("greeting", error="disconnected")) from None
+        self._timed("greeting", started)
+        self.report.greeting = greeting.message
+        self.server_reply(greeting, smtp.in_tls)
+        if smtp.in_tls:
+            self._tls_established(smtp)
+        return smtp
+
+    async def _open_socket(self) -> socket.socket:
+        """TCP connection to the profile's server, from its source address when it has one."""
+        profile = self.profile
+        where = f"{profile.host}:{profile.effective_port}"
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(profile.timeout):
+                infos = await loop.getaddrinfo(
+                    profile.host, profile.effective_port, type=socket.SOCK_STREAM
+                )
+                last_error: OSError = OSError(f"no address for {profile.host}")
+                for family, kind, proto, _name, address in infos:
+                    sock = socket.socket(family, kind, proto)
+                    try:
+                        sock.setblocking(False)
+                        if profile.source_address:
+                            sock.bind((profile.source_address, 0))
+                        await loop.sock_connect(sock, address)
+                        return sock
+                    except OSError as exc:
+                        sock.close()
+                        last_error = exc
+                    except BaseException:
+                        sock.close()
+                        raise
+                raise last_error
+        except TimeoutError:
+            self.emit(Mark.ERROR, f"connecting to {where} timed out after {profile.timeout:g} s")
+            raise Stop(Failure("connect", error="timeout")) from None
+        except socket.gaierror as exc:
+            self.emit(Mark.ERROR, f"cannot find {profile.host}: {exc.strerror}")
+            raise Stop(
+                Failure(
+                    "connect", error="unreachable", detail=f"name lookup failed: {exc.strerror}"
+                )
+            ) from None
+        except ConnectionRefusedError:
+            self.emit(Mark.ERROR, f"connection to {where} refused")
+            raise Stop(Failure("connect", error="refused")) from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.EADDRNOTAVAIL and profile.source_address:
+                reason = f"source address {profile.source_address} is not on this machine"
+            self.emit(Mark.ERROR, f"cannot reach {where}: {reason}")
+            raise Stop(Failure("connect", error="unreachable", detail=reason)) from None
+
+    async def _tls_failure(self, exc: BaseException) -> Failure:
+        """Describe a failed handshake; for a bad certificate, fetch it to show its fingerprint."""
+
+        kind = verify_error_kind(exc)
+        reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+        self.emit(Mark.ERROR, f"TLS failed: {reason}")
+        detail = ""
+        if kind.startswith("cert"):
+            info = await fetch_certificate(self.profile)
+            if info is not None:
+                self.report.certificate = info
+                self.emit(Mark.INFO, f"server certificate: {info.summary()}")
+                detail = f" (its fingerprint is {info.fingerprint})"
+        return Failure("tls", error=kind, detail=detail if kind.startswith("cert") else str(reason))
+
+    def _tls_established(self, smtp: TracingSMTP) -> None:
+        ssl_object = smtp.get_transport_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True)
+        info = describe_certificate(
+            der, ssl_object.getpeercert(), ssl_object.version(), ssl_object.cipher()[0]
+        )
+        self.report.certificate = info
+        self.emit(Mark.INFO, f"TLS established: {info.summary()}")
+        pin = self.profile.tls_fingerprint
+        if pin is not None:
+            if info.fingerprint != pin:
+                self.emit(Mark.ERROR, f"certificate fingerprint does not match the pin {pin}")
+                raise Stop(Failure("tls", error="pin-mismatch", detail=f"got {info.fingerprint}"))
+            self.emit(Mark.INFO, "certificate matches the pinned fingerprint")
+
+    async def _ehlo(self, smtp: TracingSMTP) -> None:
+        started = time.perf_counter()
+        try:
+            response = await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError as exc:
+            if exc.code in (500, 502) and smtp.is_connected and not self.profile.logs_in:
+                helo = await self._command(smtp, "ehlo", smtp.helo())
+                if helo.code != 250:
+                    raise Stop(Failure("ehlo", code=helo.code, text=helo.message)) from None
+                self._timed("ehlo", started)
+                return
+            raise Stop(Failure("ehlo", code=exc.code, text=exc.message)) from None
+        except aiosmtplib.SMTPException as exc:
+            raise Stop(self._exchange_failure("ehlo", exc)) from None
+        self._timed("ehlo", started)
+        self.report.ehlo_text = response.message
+        extensions, _auth = parse_esmtp_extensions(response.message)
+        self.report.offers = {
+            name: extensions[name.lower()] for name in ESMTP_OFFERS if name.lower() in extensions
+        }
+
+    async def _command(self, smtp: TracingSMTP, stage: str, call: Any) -> SMTPResponse:
+        try:
+            response: SMTPResponse = await call
+        except aiosmtplib.SMTPResponseException as exc:
+            raise Stop(Failure(stage, code=exc.code, text=exc.message)) from None
+        except aiosmtplib.SMTPException as exc:
+            raise Stop(self._exchange_failure(stage, exc)) from None
+        return response
+
+    def _exchange_failure(self, stage: str, exc: BaseException) -> Failure:
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+            self.emit(Mark.ERROR, f"timed out after {self.profile.timeout:g} s during {stage}")
+            return Failure(stage, error="timeout")
+        if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+            self.emit(Mark.ERROR, f"the server closed the connection during {stage}")
+            return Failure(stage, error="disconnected")
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            self.emit(Mark.ERROR, f"unreadable reply during {stage}: {exc.message}")
+            return Failure(stage, error="protocol", detail=exc.message)
+        self.emit(Mark.ERROR, f"{stage} failed: {exc}")
+        return Failure(stage, error="protocol", detail=str(exc))
+
+    async def _starttls(self, smtp: TracingSMTP) -> None:
+        if not smtp.supports_extension("starttls"):
+            self.emit(
+                Mark.ERROR, "the server does not offer STARTTLS; stopping before AUTH or MAIL"
+            )
+            raise Stop(Failure("starttls", error="starttls-missing"))
+        self.state("tls")
+        started = time.perf_counter()
+        context = smtp.tls_context
+        assert context is not None
+        try:
+            response = await smtp.upgrade_to_tls(context, self.profile.host)
+        except ssl.SSLError as exc:
+            raise Stop(await self._tls_failure(exc)) from None
+        except (aiosmtplib.SMTPException, ConnectionError, TimeoutError) as exc:
+            raise Stop(self._exchange_failure("starttls", exc)) from None
+        if response.code != 220:
+            raise Stop(Failure("starttls", code=response.code, text=response.message))
+        self._timed("tls", started)
+        self._tls_established(smtp)
+        await self._ehlo(smtp)
+
+    async def _authenticate(self, smtp: TracingSMTP) -> None:
+        profile = self.profile
+        offered = [m.upper() for m in smtp.server_auth_methods]
+        method = profile.auth.upper()
+        if method == "AUTO":
+            method = next((m for m in AUTH_PREFERENCE if m in offered), "")
+        if not offered or method not in offered:
+            listed = ", ".join(offered) if offered else "no login at all"
+            wanted = "a method mailtui knows" if profile.auth == "auto" else f"AUTH {method}"
+            self.emit(Mark.ERROR, f"the server offers {listed}, not {wanted}")
+            raise Stop(
+                Failure(
+                    "auth",
+                    error="auth-method",
+                    detail=f"The server {profile.host} offers {listed}, not {wanted}; set auth "
+                    f"in profile {profile.id} to one it offers"
+                    + (' (or "none" if it trusts this network).' if not offered else "."),
+                )
+            )
+        assert self.password is not None and profile.username is not None
+        self.state("authenticating")
+        started = time.perf_counter()
+        calls = {
+            "PLAIN": smtp.auth_plain,
+            "LOGIN": smtp.auth_login,
+            "CRAM-MD5": smtp.auth_crammd5,
+            "XOAUTH2": smtp.auth_xoauth2,
+        }
+        # Exactly one AUTH: a wrong password must not be retried through other methods.
+        await self._command(smtp, "auth", calls[method](profile.username, self.password))
+        self._timed("auth", started)
+
+    async def _envelope(
+        self, smtp: TracingSMTP, sender: str, rcpts: list[str], size: int | None, smtputf8: bool
+    ) -> list[str]:
+        """MAIL FROM and RCPT TO; returns the accepted recipients, raising if none is."""
+        started = time.perf_counter()
+        options: list[bytes] = []
+        if size is not None and smtp.supports_extension("size"):
+            options.append(f"SIZE={size}".encode())
+        if smtputf8:
+            options.append(b"SMTPUTF8")
+        if smtp.supports_extension("8bitmime"):
+            options.append(b"BODY=8BITMIME")
+        mail = await self._command(
+            smtp, "mail", smtp.execute_command(b"MAIL", f"FROM:<{sender}>".encode(), *options)
+        )
+        if mail.code != 250:
+            raise Stop(Failure("mail", code=mail.code, text=mail.message))
+        accepted: list[str] = []
+        last: RecipientResult | None = None
+        for rcpt in rcpts:
+            reply = await self._command(
+                smtp, "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode())
+            )
+            last = RecipientResult(rcpt, reply.code, reply.message)
+            self.report.recipients.append(last)
+            if reply.code in (250, 251):
+                accepted.append(rcpt)
+        self._timed("envelope", started)
+        if not accepted:
+            assert last is not None
+            refused = self._worst_refusal()
+            await self._reset(smtp)
+            raise Stop(
+                Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
+            )
+        return accepted
+
+    def _worst_refusal(self) -> RecipientResult:
+        """The refusal that explains the most: a permanent one over a temporary one."""
+        refused = [r for r in self.report.recipients if not r.accepted]
+        return max(refused, key=lambda r: r.code)
+
+    async def _reset(self, smtp: TracingSMTP) -> None:
+        with contextlib.suppress(aiosmtplib.SMTPException):
+            await smtp.execute_command(b"RSET")
+
+    async def _check_envelope(self, smtp: TracingSMTP, rcpts: list[str]) -> None:
+        from tui.core.message import parse_mailbox
+
+        sender = parse_mailbox(self.profile.from_, "from").ascii_addr_spec()
+        await self._envelope(smtp, sender, rcpts or [sender], None, False)
+        await self._reset(smtp)
+
+    async def _send(self, smtp: TracingSMTP, composed: Composed) -> None:
+        smtputf8 = composed.needs_smtputf8 and smtp.supports_extension("smtputf8")
+        if composed.needs_smtputf8 and not smtputf8:
+            # Raises AddressError naming the address; the caller turns that into exit 65.
+            for mailbox in (composed.sender, *composed.recipients):
+                try:
+                    mailbox.ascii_addr_spec()
+                except ValueError as exc:
+                    self.emit(Mark.ERROR, str(exc))
+                    raise Stop(Failure("mail", error="config", detail=str(exc))) from None
+        self.state("preparing")
+        data = await asyncio.to_thread(lambda: build_message(composed, smtputf8).as_bytes())
+        self.report.size = len(data)
+        limit = smtp.esmtp_extensions.get("size", "")
+        if limit.isdigit() and int(limit) and len(data) > int(limit):
+            self.emit(
+                Mark.ERROR, f"message is {len(data)} bytes; the server accepts at most {limit}"
+            )
+            raise Stop(
+                Failure(
+                    "size",
+                    code=552,
+                    text=f"5.3.4 message size exceeds the server's limit of {limit} bytes",
+                )
+            )
+        sender = envelope_address(composed.sender, smtputf8)
+        rcpts = [envelope_address(m, smtputf8) for m in composed.recipients]
+        await self._envelope(smtp, sender, rcpts, len(data), smtputf8)
+        await self._data(smtp, data)
+
+    async def _data(self, smtp: TracingSMTP, data: bytes) -> None:
+        from tui.core.transcript import human_size
+
+        started = time.perf_counter()
+        reply = await self._command(smtp, "data", smtp.execute_command(b"DATA"))
+        if reply.code != 354:
+            raise Stop(Failure("data", code=reply.code, text=reply.message))
+        protocol = smtp.protocol
+        assert protocol is not None
+        mark = Mark.CLIENT_TLS if smtp.in_tls else Mark.CLIENT
+        lines = data.count(b"\n")
+        self.emit(mark, f"[message: {human_size(len(data))}, {lines:,} lines]")
+        self.state("sending", 0.0)
+        # Read the final reply concurrently, so a server that answers early is heard.
+        reader = asyncio.ensure_future(protocol.read_response(timeout=None))
+        end_sent = False
+        try:
+            total, sent, last_reported = len(data), 0, -1
+            for chunk in _dot_stuffed_chunks(data):
+                if reader.done():
+                    break
+                protocol.write(chunk)
+                await asyncio.wait_for(protocol._drain_helper(), self.profile.timeout)
+                sent = min(total, sent + len(chunk))
+                percent = int(sent * 100 / total) if total else 100
+                if percent != last_reported:
+                    last_reported = percent
+                    self.state("sending", sent / total if total else 1.0)
+            else:
+                protocol.write(b".\r\n")
+                end_sent = True
+            final = await asyncio.wait_for(asyncio.shield(reader), self.profile.timeout)
+        except (TimeoutError, aiosmtplib.SMTPException, ConnectionError) as exc:
+            reader.cancel()
+            if end_sent:
+                self.emit(
+                    Mark.ERROR, "no reply after the end of the message: the outcome is unknown"
+                )
+                raise Stop(Failure("data-end", error="unknown-outcome")) from None
+            raise Stop(self._exchange_failure("data", exc)) from None
+        self._timed("data", started)
+        self.server_reply(final, smtp.in_tls)
+        if final.code != 250:
+            raise Stop(Failure("data", code=final.code, text=final.message))
+        self.report.data_accepted = True
+        self.state("sent", 1.0)
+
+    async def _quit(self, smtp: TracingSMTP) -> None:
+        try:
+            await smtp.quit(timeout=min(5.0, self.profile.timeout))
+        except (aiosmtplib.SMTPException, ConnectionError, TimeoutError):
+            smtp.close()
+
+
+def _dot_stuffed_chunks(data: bytes) -> Iterable[bytes]:
+    """The message as it goes on the wire after DATA: CRLF line endings, leading dots doubled."""
+    view = memoryview(data)
+    start, length = 0, len(data)
+    while start < length:
+        end = data.find(b"\n", min(start + CHUNK_SIZE, length) - 1)
+        end = length if end == -1 else end + 1
+        chunk = bytes(view[start:end])
+        if chunk.startswith(b"."):  # every chunk starts a line
+            chunk = b"." + chunk
+        yield chunk.replace(b"\n.", b"\n..")
+        start = end
+    if length and not data.endswith(b"\n"):
+        yield b"\r\n"
+
+
+def _default_helo() -> str:
+    name = socket.gethostname()
+    return name if name and name.isascii() and " " not in name else "localhost"
+
+
+def format_timings(timings: dict[str, float]) -> str:
+    return ", ".join(f"{name} {timings[name]:.1f} ms" for name in PHASES if name in timings)
