@@ -183,9 +183,8 @@ def _check(args: argparse.Namespace) -> int:
     if result.tls:
         print(f"TLS:      {result.tls}")
     for rcpt in result.recipients:
-        print(
-            f"RCPT:     {rcpt.address}: {rcpt.code} {rcpt.text.splitlines()[0] if rcpt.text else ''}"
-        )
+        reply = rcpt.text.splitlines()[0] if rcpt.text else ""
+        print(f"RCPT:     {rcpt.address}: {rcpt.code} {reply}")
     print(f"Verdict:  {result.summary}")
     return int(result.exit_code)
 

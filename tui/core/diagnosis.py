@@ -111,6 +111,8 @@ def _classify(failure: Failure, profile: Profile) -> tuple[str, ExitCode, str, b
         return ("auth-method-unavailable", ExitCode.CONFIG, failure.detail, False)
     if error == "no-password":
         return ("no-password", ExitCode.CONFIG, failure.detail, False)
+    if error == "input":
+        return ("input", ExitCode.DATAERR, f"Not sent: {failure.detail}.", False)
     if error == "config":
         return ("config", ExitCode.CONFIG, failure.detail, False)
     if error == "refused":

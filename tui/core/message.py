@@ -16,6 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from tui.core.transcript import printable
+
 # RFC 5322 atext, plus any non-ASCII character (RFC 6531 allows UTF-8 local parts).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
 _DOT_ATOM_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
@@ -138,14 +140,17 @@ def _split_list(value: str) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+FIELD_LABELS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "from": "From", "rcpt": "recipient"}
+
+
 def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
     """Parse `Name <local@domain>` or `local@domain`; raise `AddressError` saying what is wrong."""
     text = value.strip()
+    label = f"the {FIELD_LABELS.get(field_name, field_name)} address"
     if has_control(value):
+        shown = printable(value.strip())
         raise AddressError(
-            field_name,
-            value,
-            f"the {field_name} address contains a line break or control character",
+            field_name, value, f"{label} '{shown}' contains a line break or control character"
         )
     display = ""
     if text.endswith(">") and "<" in text:
@@ -154,26 +159,28 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
         if len(display) >= 2 and display[0] == display[-1] == '"':
             display = re.sub(r"\\(.)", r"\1", display[1:-1])
         if "<" in display or ">" in display:
-            raise AddressError(field_name, value, f"'{value}' has stray angle brackets")
+            raise AddressError(field_name, value, f"{label} '{value}' has stray angle brackets")
     else:
         addr = text
     if not addr:
-        raise AddressError(field_name, value, f"the {field_name} address is empty")
+        raise AddressError(field_name, value, f"{label} is empty")
     if "@" not in addr:
-        raise AddressError(
-            field_name, value, f"'{addr}' is not an email address (it has no @domain part)"
-        )
+        raise AddressError(field_name, value, f"{label} '{addr}' has no @domain part")
     local, _, domain = addr.rpartition("@")
     if not local:
-        raise AddressError(field_name, value, f"'{addr}' has nothing before the @")
+        raise AddressError(field_name, value, f"{label} '{addr}' has nothing before the @")
     if not (_DOT_ATOM_RE.match(local) or _QUOTED_RE.match(local)):
         raise AddressError(
-            field_name, value, f"'{addr}' has characters that are not allowed before the @"
+            field_name, value, f"{label} '{addr}' has characters that are not allowed before the @"
         )
     if len(local.encode("utf-8")) > 64:
-        raise AddressError(field_name, value, f"'{addr}' has more than 64 bytes before the @")
+        raise AddressError(
+            field_name, value, f"{label} '{addr}' has more than 64 bytes before the @"
+        )
     if not domain or not _valid_domain(domain):
-        raise AddressError(field_name, value, f"'{addr}' does not end in a valid domain name")
+        raise AddressError(
+            field_name, value, f"{label} '{addr}' does not end in a valid domain name"
+        )
     return Mailbox(display_name=display, local=local, domain=domain)
 
 
@@ -260,9 +267,13 @@ def normalise_body(body: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def build_message(composed: Composed, smtputf8: bool) -> EmailMessage:
-    """The MIME message; Bcc recipients are in the envelope only, never in a header."""
-    message = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
+def build_message(composed: Composed, smtputf8: bool, eight_bit: bool = True) -> EmailMessage:
+    """The MIME message; Bcc recipients are in the envelope only, never in a header.
+
+    Without 8BITMIME at the server, non-ASCII text goes quoted-printable or base64.
+    """
+    chosen = policy.SMTPUTF8 if smtputf8 else policy.SMTP
+    message = EmailMessage(policy=chosen if eight_bit else chosen.clone(cte_type="7bit"))
     message["From"] = _header_address(composed.sender, smtputf8)
     if composed.to:
         message["To"] = [_header_address(m, smtputf8) for m in composed.to]

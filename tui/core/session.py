@@ -552,10 +552,14 @@ class SmtpSession:
                 try:
                     mailbox.ascii_addr_spec()
                 except ValueError as exc:
-                    self.emit(Mark.ERROR, str(exc))
-                    raise Stop(Failure("mail", error="config", detail=str(exc))) from None
+                    reason = getattr(exc, "reason", str(exc))
+                    self.emit(Mark.ERROR, reason)
+                    raise Stop(Failure("mail", error="input", detail=reason)) from None
         self.state("preparing")
-        data = await asyncio.to_thread(lambda: build_message(composed, smtputf8).as_bytes())
+        eight_bit = smtp.supports_extension("8bitmime")
+        data = await asyncio.to_thread(
+            lambda: build_message(composed, smtputf8, eight_bit).as_bytes()
+        )
         self.report.size = len(data)
         limit = smtp.esmtp_extensions.get("size", "")
         if limit.isdigit() and int(limit) and len(data) > int(limit):

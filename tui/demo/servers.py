@@ -8,6 +8,7 @@ server requires STARTTLS and then AUTH. Messages received are kept in memory.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -15,12 +16,12 @@ import logging
 import secrets
 import ssl
 import threading
+import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-
 
 
 class _DropLoginDataWarning(logging.Filter):
@@ -31,6 +32,8 @@ class _DropLoginDataWarning(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(_DropLoginDataWarning())
+# aiosmtpd cannot tell that an implicit-TLS socket is encrypted, and warns about AUTH on it.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
 
 T = TypeVar("T")
 
@@ -70,6 +73,7 @@ class MailSink:
         self.spec = spec
         self.messages: list[Received] = []
         self.login_attempts = 0
+        self.mail_commands = 0
         self.connections = 0
         self._networks = (
             None
@@ -93,6 +97,19 @@ class MailSink:
     ) -> list[str]:
         session.host_name = hostname
         return responses
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        self.mail_commands += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
 
     async def handle_RCPT(
         self,
@@ -135,6 +152,21 @@ class MailSink:
             password = auth_data.password.decode("utf-8", "replace")
             if users.get(login) == password:
                 return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(success=False, handled=False)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """XOAUTH2 as Gmail and Outlook speak it; the token is checked like a password."""
+        self.login_attempts += 1
+        blob = args[1] if len(args) > 1 else ""
+        try:
+            fields = base64.b64decode(blob, validate=True).decode("utf-8").split("\x01")
+            login = fields[0].removeprefix("user=")
+            token = fields[1].removeprefix("auth=Bearer ")
+        except (ValueError, IndexError):
+            await server.push("501 5.5.2 Cannot decode XOAUTH2 response")
+            return AuthResult(success=False, handled=True)
+        if (self.spec.users or {}).get(login) == token:
+            return AuthResult(success=True, auth_data=LoginPassword(login.encode(), b""))
         return AuthResult(success=False, handled=False)
 
     async def auth_CRAM__MD5(self, server: SMTP, args: list[str]) -> AuthResult:
@@ -198,7 +230,8 @@ async def start_server(spec: ServerSpec, host: str = "127.0.0.1") -> RunningServ
     if spec.users is not None:
         kwargs["authenticator"] = sink.authenticate
         kwargs["auth_required"] = spec.auth_required
-        kwargs["auth_require_tls"] = spec.security != "none"
+        # aiosmtpd only knows about STARTTLS; an implicit-TLS socket is encrypted already.
+        kwargs["auth_require_tls"] = spec.security == "starttls"
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: _CountingSMTP(sink, loop=loop, **kwargs),

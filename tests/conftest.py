@@ -1,0 +1,233 @@
+"""Shared fixtures: an isolated MAILTUI_HOME, real TLS certificates, real SMTP servers.
+
+Every test runs with its own MAILTUI_HOME and a null keyring. After every test the
+leak guard reads every file under MAILTUI_HOME (profile files excepted: they may hold a
+password on purpose) and all captured output, and fails if the test password or any of
+its base64 forms shows up.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+import trustme
+
+from tui.core.session import secret_forms
+from tui.core.transcript import SessionEvent, TranscriptEvent
+from tui.demo.servers import RunningServer, ServerSpec, ServerThread
+
+PASSWORD = "Tr0ub4dor&3 s3cret"
+USER = "jane"
+USERS = {USER: PASSWORD}
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Pki:
+    ca: trustme.CA
+    ca_file: Path
+    server_context: ssl.SSLContext
+    fingerprint: str
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    from tui.core.tls import fingerprint
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    folder = tmp_path_factory.mktemp("pki")
+    ca_file = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
+    return Pki(ca, ca_file, context, fingerprint(der))
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "home"
+    root.mkdir()
+    monkeypatch.setenv("MAILTUI_HOME", str(root))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    return root
+
+
+@dataclass
+class LeakGuard:
+    texts: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+
+
+@pytest.fixture(autouse=True)
+def leak_guard(
+    request: pytest.FixtureRequest, capfd: pytest.CaptureFixture[str]
+) -> Iterator[LeakGuard]:
+    guard = LeakGuard()
+    yield guard
+    out, err = capfd.readouterr()
+    texts = [*guard.texts, out, err]
+    root = os.environ.get("MAILTUI_HOME")
+    if root and Path(root).is_dir():
+        for path in Path(root).rglob("*"):
+            if path.is_file() and path.parent.name != "profiles":
+                texts.append(path.read_bytes().decode("utf-8", "replace"))
+    forms = secret_forms(USER, PASSWORD)
+    for text in texts:
+        for form in forms:
+            assert form not in text, f"the password leaked (as {form!r})"
+
+
+@pytest.fixture
+def servers() -> Iterator[ServerThread]:
+    with ServerThread() as thread:
+        yield thread
+
+
+@pytest.fixture
+def plain_server(servers: ServerThread) -> RunningServer:
+    return servers.start(ServerSpec("plain"))
+
+
+@pytest.fixture
+def isp_server(servers: ServerThread) -> RunningServer:
+    """Relays only for 127.0.0.1, like an ISP that trusts its own addresses."""
+    return servers.start(ServerSpec("isp", relay_networks=("127.0.0.1/32",)))
+
+
+@pytest.fixture
+def portal_server(servers: ServerThread, pki: Pki) -> RunningServer:
+    """STARTTLS required, then AUTH required, like a web portal's submission port."""
+    return servers.start(
+        ServerSpec(
+            "portal",
+            security="starttls",
+            tls_context=pki.server_context,
+            require_starttls=True,
+            users=dict(USERS),
+            auth_required=True,
+        )
+    )
+
+
+@pytest.fixture
+def tls_server(servers: ServerThread, pki: Pki) -> RunningServer:
+    """Implicit TLS with AUTH, like port 465."""
+    return servers.start(
+        ServerSpec(
+            "smtps",
+            security="tls",
+            tls_context=pki.server_context,
+            users=dict(USERS),
+            auth_required=True,
+        )
+    )
+
+
+def write_profile(home: Path, profile_id: str, **keys: Any) -> Path:
+    folder = home / "profiles"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{profile_id}.toml"
+    path.write_text(tomli_w.dumps(keys))
+    path.chmod(0o600)
+    return path
+
+
+def isp_profile(home: Path, server: RunningServer, profile_id: str = "isp", **extra: Any) -> Path:
+    keys = {
+        "name": "Home ISP",
+        "provider": "isp",
+        "from": "Jane Doe <jane@isp.example>",
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "timeout": 5,
+        **extra,
+    }
+    return write_profile(home, profile_id, **keys)
+
+
+def portal_profile(
+    home: Path, server: RunningServer, pki: Pki, profile_id: str = "portal", **extra: Any
+) -> Path:
+    keys = {
+        "name": "Web Portal",
+        "provider": "portal",
+        "from": "Jane Doe <jane@portal.example>",
+        "host": server.host,
+        "port": server.port,
+        "security": "starttls",
+        "auth": "plain",
+        "username": USER,
+        "password": PASSWORD,
+        "ca_file": str(pki.ca_file),
+        "timeout": 5,
+        **extra,
+    }
+    return write_profile(home, profile_id, **{k: v for k, v in keys.items() if v is not None})
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(
+    guard: LeakGuard,
+    *args: str,
+    stdin: str = "Hello from the tests.\n",
+    env: dict[str, str] | None = None,
+) -> CliResult:
+    """Run `mailtui` as a user would, in a subprocess."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        input=stdin.encode(),
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+    result = CliResult(done.returncode, done.stdout.decode(), done.stderr.decode())
+    guard.add(result.out)
+    guard.add(result.err)
+    return result
+
+
+class Transcript:
+    """Collects a session's events as a listener; `text` is what a person would read."""
+
+    def __init__(self, guard: LeakGuard) -> None:
+        self.events: list[SessionEvent] = []
+        self._guard = guard
+
+    def __call__(self, event: SessionEvent) -> None:
+        self.events.append(event)
+        if isinstance(event, TranscriptEvent):
+            self._guard.add(event.format())
+
+    @property
+    def lines(self) -> list[str]:
+        return [e.format() for e in self.events if isinstance(e, TranscriptEvent)]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def transcript(leak_guard: LeakGuard) -> Transcript:
+    return Transcript(leak_guard)

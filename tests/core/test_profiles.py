@@ -1,0 +1,131 @@
+"""Profile files: validation with errors that name the file, the key and the fix."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_profile
+from tui.core.profiles import (
+    Profile,
+    ProfileError,
+    load_profile,
+    load_profiles,
+    save_profile,
+)
+
+BASE = {"name": "Home", "from": "jane@isp.example", "host": "smtp.isp.example", "security": "none"}
+
+
+def test_port_defaults_follow_security(home: Path) -> None:
+    for security, port in (("none", 25), ("starttls", 587), ("tls", 465)):
+        profile = load_profile(write_profile(home, security, **{**BASE, "security": security}))
+        assert profile.effective_port == port
+    explicit = load_profile(write_profile(home, "x", **{**BASE, "port": 2525}))
+    assert explicit.effective_port == 2525
+
+
+def test_unknown_key_suggests_the_nearest(home: Path) -> None:
+    path = write_profile(home, "typo", **BASE, usrename="jane")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    error = caught.value
+    assert error.key == "usrename"
+    assert "did you mean 'username'" in str(error)
+    assert str(path) in str(error)
+
+
+@pytest.mark.parametrize(
+    ("keys", "key", "words"),
+    [
+        ({**BASE, "port": "25"}, "port", "wrong type"),
+        ({**BASE, "port": 70000}, "port", "1 to 65535"),
+        ({**BASE, "security": "ssl"}, "security", "one of none, starttls, tls"),
+        ({**BASE, "auth": "plian", "username": "j"}, "auth", 'did you mean "plain"'),
+        ({**BASE, "auth": "plain"}, "username", "required"),
+        ({k: v for k, v in BASE.items() if k != "host"}, "host", "missing"),
+        ({**BASE, "from": "jane"}, "from", "no @domain"),
+        ({**BASE, "networks": ["10.0.0.0/33"]}, "networks", "not a network"),
+        ({**BASE, "tls_fingerprint": "sha256:12"}, "tls_fingerprint", "SHA-256"),
+        ({**BASE, "timeout": True}, "timeout", "wrong type"),
+        ({**BASE, "host": "bad host\nname"}, "host", "control character"),
+    ],
+)
+def test_bad_values_name_key_and_fix(
+    home: Path, keys: dict[str, object], key: str, words: str
+) -> None:
+    path = write_profile(home, "bad", **keys)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == key
+    assert words in str(caught.value)
+
+
+def test_broken_file_does_not_stop_the_others(home: Path) -> None:
+    write_profile(home, "good", **BASE)
+    (home / "profiles" / "broken.toml").write_text('name = "unterminated\n')
+    (home / "profiles" / "latin1.toml").write_bytes('name = "Müller"\n'.encode("latin-1"))
+    found = load_profiles()
+    assert [p.id for p in found.profiles] == ["good"]
+    errors = {e.profile_id: str(e) for e in found.errors}
+    assert "not valid TOML" in errors["broken"]
+    assert "not UTF-8" in errors["latin1"]
+
+
+def test_password_in_a_readable_file_is_refused(home: Path) -> None:
+    path = write_profile(
+        home, "p", **{**BASE, "security": "tls", "auth": "plain", "username": "j", "password": "x"}
+    )
+    path.chmod(0o644)
+    with pytest.raises(ProfileError, match="chmod 600"):
+        load_profile(path)
+    path.chmod(0o600)
+    assert load_profile(path).password == "x"
+
+
+def test_save_round_trips_and_is_private(home: Path) -> None:
+    profile = Profile(
+        id="portal",
+        name="Web Portal",
+        from_="Jane <jane@portal.example>",
+        host="smtp.portal.example",
+        security="starttls",
+        provider="portal",
+        auth="login",
+        username="jane",
+        password_command="pass show portal",
+        networks=("192.168.1.0/24",),
+        timeout=12.5,
+    )
+    path = save_profile(profile)
+    assert path == home / "profiles" / "portal.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert load_profile(path) == profile
+    text = path.read_text()
+    assert 'from = "Jane <jane@portal.example>"' in text
+    assert "\nport =" not in text  # the default follows security and is not written
+
+
+def test_save_refuses_invalid_profile_and_keeps_the_old_file(home: Path) -> None:
+    good = Profile(id="p", name="P", from_="a@b.example", host="smtp.b.example", security="none")
+    path = save_profile(good)
+    before = path.read_bytes()
+    with pytest.raises(ProfileError):
+        save_profile(
+            Profile(
+                id="p", name="P", from_="not-an-address", host="smtp.b.example", security="none"
+            )
+        )
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["p.toml"]  # no temporary file left
+
+
+def test_example_profiles_shipped_with_the_project_are_valid() -> None:
+    folder = Path(__file__).resolve().parents[2] / "profiles"
+    found = load_profiles(folder)
+    assert found.errors == ()
+    assert len(found.profiles) >= 2
+    assert {p.provider for p in found.profiles} == {"isp", "portal"}

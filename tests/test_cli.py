@@ -1,0 +1,170 @@
+"""`mailtui` on the command line, run as a user runs it: a subprocess against real servers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import LeakGuard, Pki, isp_profile, portal_profile, run_cli, write_profile
+from tui.demo.servers import RunningServer
+
+
+def test_send_with_transcript_through_starttls_and_auth(
+    home: Path, portal_server: RunningServer, pki: Pki, leak_guard: LeakGuard, tmp_path: Path
+) -> None:
+    portal_profile(home, portal_server, pki)
+    attachment = tmp_path / "photo.jpg"
+    attachment.write_bytes(b"\xff\xd8\xff" + bytes(1000))
+    result = run_cli(
+        leak_guard,
+        "send",
+        "--profile",
+        "portal",
+        "--to",
+        "bob@example.org",
+        "--cc",
+        "carol@example.org",
+        "--bcc",
+        "dave@example.org",
+        "--subject",
+        "Weekend",
+        "--attach",
+        str(attachment),
+        "--transcript",
+        stdin="See you on Saturday.\n",
+    )
+    assert result.code == 0, result.err
+    assert "~> AUTH PLAIN ********" in result.err
+    assert re.search(r"^\d\d:\d\d:\d\d\.\d{3} <~ 250 2\.0\.0 Ok: queued", result.err, re.M)
+    assert "Sent to bob@example.org, carol@example.org, dave@example.org" in result.err
+    [received] = portal_server.messages
+    assert b"See you on Saturday." in received.content
+    assert b"photo.jpg" in received.content
+
+
+def test_relay_denied_exit_69_with_explanation(
+    home: Path,
+    isp_server: RunningServer,
+    portal_server: RunningServer,
+    pki: Pki,
+    leak_guard: LeakGuard,
+) -> None:
+    isp_profile(home, isp_server, source_address="127.0.0.2")
+    portal_profile(home, portal_server, pki)
+    result = run_cli(
+        leak_guard, "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Hi"
+    )
+    assert result.code == 69
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1  # one plain-language line
+    assert "refused to relay" in lines[0]
+    assert "Retry with Web Portal (--profile portal)" in lines[0]
+
+
+def test_bad_input_exit_65(home: Path, plain_server: RunningServer, leak_guard: LeakGuard) -> None:
+    isp_profile(home, plain_server)
+    result = run_cli(leak_guard, "send", "--profile", "isp", "--to", "bob", "--subject", "Hi")
+    assert result.code == 65
+    assert "the To address 'bob' has no @domain part" in result.err
+    assert plain_server.sink.connections == 0
+
+
+def test_wrong_password_exit_77(
+    home: Path, portal_server: RunningServer, pki: Pki, leak_guard: LeakGuard
+) -> None:
+    portal_profile(home, portal_server, pki, password="wrong")
+    result = run_cli(
+        leak_guard, "send", "--profile", "portal", "--to", "bob@example.org", "--subject", "s"
+    )
+    assert result.code == 77
+    assert portal_server.sink.login_attempts == 1
+
+
+def test_unknown_and_broken_profiles_exit_78(home: Path, leak_guard: LeakGuard) -> None:
+    write_profile(
+        home,
+        "office",
+        name="Office",
+        host="smtp.x.example",
+        security="none",
+        **{"from": "j@x.example"},
+    )
+    (home / "profiles" / "broken.toml").write_text("name = \n")
+    missing = run_cli(
+        leak_guard, "send", "--profile", "ofice", "--to", "b@x.example", "--subject", "s"
+    )
+    assert missing.code == 78
+    assert "did you mean office?" in missing.err
+    broken = run_cli(
+        leak_guard, "send", "--profile", "broken", "--to", "b@x.example", "--subject", "s"
+    )
+    assert broken.code == 78
+    assert "broken.toml" in broken.err and "not valid TOML" in broken.err
+    listed = run_cli(leak_guard, "profiles")
+    assert "office" in listed.out and "broken" in listed.out and "ERROR" in listed.out
+
+
+def test_usage_error_exit_64(home: Path, leak_guard: LeakGuard) -> None:
+    result = run_cli(leak_guard, "send", "--to", "b@x.example")
+    assert result.code == 64
+
+
+def test_check_lists_offers_and_verdict(
+    home: Path,
+    portal_server: RunningServer,
+    isp_server: RunningServer,
+    pki: Pki,
+    leak_guard: LeakGuard,
+) -> None:
+    portal_profile(home, portal_server, pki)
+    good = run_cli(leak_guard, "check", "portal", "--rcpt", "bob@example.org")
+    assert good.code == 0, good.err
+    assert "Offers:" in good.out and "AUTH" in good.out and "SMTPUTF8" in good.out
+    assert "TLS:      TLSv1." in good.out
+    assert "Verdict:  will work" in good.out
+    assert portal_server.messages == []
+    isp_profile(home, isp_server, source_address="127.0.0.2")
+    bad = run_cli(leak_guard, "check", "isp", "--rcpt", "bob@example.org")
+    assert bad.code == 69
+    assert "Verdict:  will be refused" in bad.out
+
+
+def test_history_lists_attempts_and_shows_one(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    isp_profile(home, plain_server)
+    run_cli(leak_guard, "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "First")
+    run_cli(
+        leak_guard, "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Second"
+    )
+    listing = run_cli(leak_guard, "history")
+    lines = listing.out.strip().splitlines()
+    assert len(lines) == 2
+    assert "Second" in lines[0] and "First" in lines[1]  # newest first
+    shown = run_cli(leak_guard, "history", "2")
+    assert "sent with isp" in shown.out
+    assert "-> RCPT TO:<bob@example.org>" in shown.out
+
+
+def test_headless_commands_never_import_textual(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    isp_profile(home, plain_server)
+    code = (
+        "import sys\n"
+        "import tui.core.sending, tui.core.profiles, tui.core.diagnosis, tui.demo.servers\n"
+        "from tui.cli import main\n"
+        "rc = main(['send', '--profile', 'isp', '--to', 'bob@example.org', '--subject', 's',"
+        " '--body-file', '/dev/null'])\n"
+        "assert rc == 0, rc\n"
+        "rc = main(['profiles'])\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print('TEXTUAL:', bad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    leak_guard.add(done.stdout + done.stderr)
+    assert done.returncode == 0, done.stderr
+    assert "TEXTUAL: []" in done.stdout
+    assert len(plain_server.messages) == 1
