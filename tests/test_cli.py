@@ -60,7 +60,7 @@ def test_relay_denied_exit_69_with_explanation(
     lines = result.err.strip().splitlines()
     assert len(lines) == 1  # one plain-language line
     assert "refused to relay" in lines[0]
-    assert "Retry with Web Portal (--profile portal)" in lines[0]
+    assert "Retry with Web Portal (profile portal)" in lines[0]
 
 
 def test_bad_input_exit_65(home: Path, plain_server: RunningServer, leak_guard: LeakGuard) -> None:

@@ -188,7 +188,7 @@ async def test_relay_denied_from_another_network_suggests_login_profile(
     assert result.diagnosis is not None and result.diagnosis.kind == "relay-denied"
     assert "refused to relay" in result.summary
     assert "does not trust the network" in result.summary
-    assert "Retry with Web Portal (--profile portal)" in result.summary
+    assert "Retry with Web Portal (profile portal)" in result.summary
     assert "** connecting to 127.0.0.1:" in transcript.text and "from 127.0.0.2" in transcript.text
     assert isp_server.messages == []
 

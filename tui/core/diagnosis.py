@@ -81,7 +81,7 @@ def diagnose(
     kind, exit_code, sentence, wants_other = _classify(failure, profile)
     other = suggest_profile(profile, profiles, prefer) if wants_other else None
     if other is not None:
-        sentence += f" Retry with {other.name} (--profile {other.id}), which logs in."
+        sentence += f" Retry with {other.name} (profile {other.id}), which logs in."
     return Diagnosis(
         kind=kind,
         exit_code=exit_code,

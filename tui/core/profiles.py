@@ -237,6 +237,24 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     return Profile(id=profile_id, path=path, **values)
 
 
+_PROBE = {"name": "probe", "from": "probe@example.org", "host": "probe.example", "security": "tls"}
+
+
+def check_field(key: str, value: Any, choices: dict[str, Any] | None = None) -> str | None:
+    """The problem with one key's value on its own (for validation as typed), or None.
+
+    `choices` carries the keys the value depends on (security, auth).
+    """
+    data = {**_PROBE, **(choices or {}), key: value}
+    if data.get("auth", "none") != "none":
+        data.setdefault("username", "probe")
+    try:
+        parse_profile("probe", data, Path("probe.toml"))
+    except ProfileError as exc:
+        return exc.problem if exc.key == key else None
+    return None
+
+
 def load_profile(path: Path) -> Profile:
     """Read and validate one profile file."""
     try:

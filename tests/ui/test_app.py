@@ -1,0 +1,209 @@
+"""The app, driven with Pilot against real loopback SMTP servers."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from tests.conftest import Pki, isp_profile, portal_profile
+from tests.scripted_server import stall_after_greeting, start_scripted
+from tests.ui.conftest import fill, screen_text, type_into, wait_for
+from tui.core.history import list_attempts
+from tui.core.profiles import load_profile
+from tui.demo.servers import RunningServer, ServerThread
+from tui.ui.app import MailtuiApp
+from tui.ui.widgets.transcript_pane import TranscriptPane
+
+
+def transcript_text(app: MailtuiApp) -> str:
+    log = app.pane.log_widget
+    return "\n".join(line.text for line in log.lines)
+
+
+async def test_focus_starts_in_to(home: Path, plain_server: RunningServer) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)):
+        assert app.focused is not None and app.focused.id == "to"
+
+
+async def test_send_shows_250_and_adds_history(home: Path, plain_server: RunningServer) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await type_into(pilot, "#subject", "Hello")
+        await fill(pilot, "#body", "Hi Bob")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.pane.state in ("sent", "failed"))
+        text = transcript_text(app)
+        assert "<- 250 2.0.0 Ok: queued" in text
+        assert app.pane.state == "sent"
+        assert screen_text(pilot, "#to") == ""  # the form cleared after success
+        assert any("Sent to bob@example.org" in n.message for n in app._notifications)
+    [attempt] = list_attempts()
+    assert attempt.outcome == "sent" and attempt.subject == "Hello"
+    assert plain_server.messages[0].rcpt_tos == ("bob@example.org",)
+
+
+async def test_invalid_address_blocks_send_and_names_field(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await type_into(pilot, "#cc", "carol@")
+        assert "the Cc address 'carol@' does not end in a valid domain name" in screen_text(
+            pilot, "#cc-error"
+        )
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Not sent: the Cc address" in screen_text(pilot, "#explanation")
+        assert app.focused is not None and app.focused.id == "cc"
+    assert plain_server.sink.connections == 0
+
+
+async def test_new_profile_from_editor_is_saved_0600_and_reloads(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await type_into(pilot, "#f-id", "office")
+        await fill(pilot, "#f-name", "Office relay")
+        await fill(pilot, "#f-from", "Jane <jane@office.example>")
+        await fill(pilot, "#f-host", "127.0.0.1")
+        await type_into(pilot, "#f-port", "2525")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert app.active_id == "office"
+        assert app.profile_set.get("office") is not None
+    path = home / "profiles" / "office.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    profile = load_profile(path)
+    assert (
+        profile.name == "Office relay" and profile.port == 2525 and profile.security == "starttls"
+    )
+
+
+async def test_editor_shows_errors_as_typed_and_refuses_to_save(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        await fill(pilot, "#f-id", "broken")
+        await fill(pilot, "#f-name", "Broken")
+        await type_into(pilot, "#f-from", "jane")
+        assert "no @domain part" in screen_text(pilot, "#e-from")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is not app.screen_stack[0]  # still in the editor
+    assert not (home / "profiles" / "broken.toml").exists()
+
+
+async def test_switch_profile_from_palette_changes_from(
+    home: Path, plain_server: RunningServer, portal_server: RunningServer, pki: Pki
+) -> None:
+    isp_profile(home, plain_server)
+    portal_profile(home, portal_server, pki)
+    app = MailtuiApp(profile_id="isp")
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert "jane@isp.example" in screen_text(pilot, "#from")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Switch to profile: Web")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.active_id == "portal"
+        assert "jane@portal.example" in screen_text(pilot, "#from")
+        await pilot.press("ctrl+t")  # one key switches back
+        await pilot.pause()
+        assert app.active_id == "isp"
+
+
+async def test_stalled_send_can_be_cancelled_while_app_responds(
+    home: Path, servers: ServerThread
+) -> None:
+    stalled = start_scripted(servers, stall_after_greeting)
+    isp_profile(home, stalled, timeout=30)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await type_into(pilot, "#subject", "Stuck")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "EHLO" in transcript_text(app))
+        assert app.sending
+        await type_into(pilot, "#body", "still typing")  # the interface keeps responding
+        assert "still typing" in app.form.draft().body
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.pane.state == "cancelled"
+        assert "cancelled" in transcript_text(app)
+        assert app.form.draft().subject == "Stuck"  # the message is still in the form
+        assert "Cancelled" in screen_text(pilot, "#explanation")
+    assert list_attempts()[0].outcome == "cancelled"
+
+
+async def test_demo_network_switch_gives_relay_explanation_and_retry(home: Path) -> None:
+    from tui.demo.environment import DemoEnvironment
+
+    demo = DemoEnvironment.start()
+    try:
+        app = MailtuiApp(demo)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("f7")
+            await pilot.pause()
+            assert "another office" in screen_text(pilot, "#banner")
+            await pilot.press(*"bob@example.org")
+            await fill(pilot, "#subject", "From the road")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.pane.state in ("sent", "failed"))
+            explanation = screen_text(pilot, "#explanation")
+            assert "refused to relay" in explanation
+            assert "Retry with Demo Web Portal" in explanation
+            assert "ctrl+r" in explanation
+            first_id = app.last_result.message_id if app.last_result else None
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: app.pane.state == "sent" and app.active_id == "portal")
+            assert "~> AUTH PLAIN ********" in transcript_text(app)
+            [received] = demo.portal.messages
+            assert f"Message-ID: {first_id}".encode() in received.content  # the same message
+            await pilot.press("f6")
+            await pilot.pause()
+            assert "From the road" in str(pilot.app.screen.query_one("#mailbox-message").render())
+    finally:
+        demo.close()
+
+
+async def test_history_screen_lists_and_opens_transcript(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await fill(pilot, "#subject", "Logged")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.pane.state == "sent")
+        await pilot.press("f5")
+        await pilot.pause()
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 1
+        assert "Logged" in str(table.get_row_at(0)[3])
+        await pilot.press("enter")
+        await pilot.pause()
+        pane = app.screen.query_one(TranscriptPane)
+        assert "-> RCPT TO:<bob@example.org>" in "\n".join(l.text for l in pane.log_widget.lines)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]

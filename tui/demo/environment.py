@@ -1,0 +1,113 @@
+"""`mailtui --demo`: local servers on loopback and demo profiles in a temporary MAILTUI_HOME.
+
+The "ISP" relays only for 127.0.0.1 and answers others "554 5.7.1 Relay access denied";
+the "web portal" requires STARTTLS (its certificate pinned by fingerprint in the demo
+profile) and then AUTH. The network switch binds the ISP profile to 127.0.0.2 to play
+"another office's network". The person's real profiles are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import tempfile
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tui.core.profiles import Profile, parse_profile, save_profile
+from tui.core.tls import fingerprint
+from tui.demo.servers import Received, RunningServer, ServerSpec, ServerThread
+
+DEMO_USER = "jane.doe"
+DEMO_PASSWORD = "demo-password"
+HOME_ADDRESS = "127.0.0.1"
+AWAY_ADDRESS = "127.0.0.2"
+
+
+def demo_profiles_dir() -> Path:
+    """The shipped demo profile templates (repository checkout, or inside the wheel)."""
+    packaged = Path(__file__).parent / "profiles"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "profiles" / "demo"
+
+
+def _template(name: str) -> Profile:
+    path = demo_profiles_dir() / f"{name}.toml"
+    return parse_profile(name, tomllib.loads(path.read_text(encoding="utf-8")), path)
+
+
+@dataclass
+class DemoEnvironment:
+    home: Path
+    thread: ServerThread
+    isp: RunningServer
+    portal: RunningServer
+    away: bool = False
+
+    @classmethod
+    def start(cls) -> DemoEnvironment:
+        """Start both servers and write the demo profiles; sets MAILTUI_HOME for this process."""
+        import trustme
+
+        home = Path(tempfile.mkdtemp(prefix="mailtui-demo-"))
+        os.chmod(home, 0o700)
+        os.environ["MAILTUI_HOME"] = str(home)
+        ca = trustme.CA(organization_name="mailtui demo")
+        cert = ca.issue_cert("localhost", HOME_ADDRESS)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        der = ssl.PEM_cert_to_DER_cert(cert.cert_chain_pems[0].bytes().decode())
+
+        thread = ServerThread().__enter__()
+        isp = thread.start(
+            ServerSpec("isp", relay_networks=(f"{HOME_ADDRESS}/32",), hostname="smtp.isp.example")
+        )
+        portal = thread.start(
+            ServerSpec(
+                "portal",
+                security="starttls",
+                tls_context=context,
+                require_starttls=True,
+                users={DEMO_USER: DEMO_PASSWORD},
+                auth_required=True,
+                hostname="smtp.portal.example",
+            )
+        )
+        save_profile(replace(_template("isp"), id="isp", port=isp.port, path=None))
+        save_profile(
+            replace(
+                _template("portal"),
+                id="portal",
+                port=portal.port,
+                tls_fingerprint=fingerprint(der),
+                password=DEMO_PASSWORD,
+                path=None,
+            )
+        )
+        return cls(home, thread, isp, portal)
+
+    @property
+    def network_label(self) -> str:
+        if self.away:
+            return f"another office's network ({AWAY_ADDRESS})"
+        return f"the ISP's own network ({HOME_ADDRESS})"
+
+    def set_away(self, away: bool, profile: Profile) -> Profile:
+        """Move the demo ISP profile to another office's network (or back), rewriting its file."""
+        self.away = away
+        moved = replace(profile, source_address=AWAY_ADDRESS if away else HOME_ADDRESS)
+        save_profile(moved)
+        return moved
+
+    def mailbox(self) -> list[tuple[str, Received]]:
+        """Every message the demo servers received, oldest first, with the server's name."""
+        return [("ISP", m) for m in self.isp.messages] + [
+            ("portal", m) for m in self.portal.messages
+        ]
+
+    def close(self) -> None:
+        self.thread.close()
+        shutil.rmtree(self.home, ignore_errors=True)

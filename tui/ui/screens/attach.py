@@ -1,0 +1,42 @@
+"""Pick a file to attach: browse with a directory tree or type a path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DirectoryTree, Input, Label
+
+
+class AttachScreen(ModalScreen[Path | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="attach.cancel")]
+
+    def __init__(self, start: Path | None = None) -> None:
+        super().__init__()
+        self.start = start or Path.home()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Attach a file: choose it below, or type its path and press Enter")
+            yield Input(placeholder=str(self.start / "file.pdf"), id="attach-path")
+            yield Label("", id="attach-error", classes="ferror -shown")
+            yield DirectoryTree(self.start, id="attach-tree")
+
+    @on(DirectoryTree.FileSelected)
+    def _chosen(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(Path(event.path))
+
+    @on(Input.Submitted, "#attach-path")
+    def _typed(self, event: Input.Submitted) -> None:
+        path = Path(event.value).expanduser()
+        if path.is_file():
+            self.dismiss(path)
+        else:
+            self.query_one("#attach-error", Label).update(f"{path} is not a readable file")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,268 @@
+"""Create, edit and duplicate a profile, with every field of the contract, validated as typed.
+
+"Check" runs the core's pre-flight on what is in the form and streams it into the pane
+beside it; "Save" writes the TOML file through the core (atomic, 0600).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from tui.core import sending
+from tui.core.profiles import (
+    AUTH_VALUES,
+    DEFAULT_PORTS,
+    PROFILE_ID_RE,
+    Profile,
+    ProfileError,
+    check_field,
+    load_profiles,
+    parse_profile,
+    profile_to_toml,
+    save_profile,
+)
+from tui.core.secrets import SecretError, resolve_password
+from tui.ui.widgets.transcript_pane import TranscriptPane
+
+TEXT_FIELDS: list[tuple[str, str, str]] = [
+    # (key, label, placeholder)
+    ("name", "Name", "Home ISP"),
+    ("from", "From", "Jane Doe <jane@isp.example>"),
+    ("host", "Server", "smtp.isp.example"),
+    ("port", "Port", ""),
+    ("username", "Username", "jane"),
+    ("password_command", "Password cmd", "pass show isp (optional)"),
+    ("ca_file", "CA file", "/path/to/ca.pem (optional)"),
+    ("tls_fingerprint", "Pin", "sha256:AB:CD:… (optional)"),
+    ("networks", "Networks", "192.168.1.0/24, 10.0.0.0/8 (optional)"),
+    ("source_address", "Source addr", "192.168.1.7 (optional)"),
+    ("helo", "EHLO name", "laptop.example (optional)"),
+    ("timeout", "Timeout (s)", "30"),
+]
+LOGIN_ONLY = ("username", "password_command")
+SELECTS: dict[str, list[tuple[str, str]]] = {
+    "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
+    "security": [
+        ("STARTTLS (required, never falls back)", "starttls"),
+        ("Implicit TLS (port 465)", "tls"),
+        ("None (plain text)", "none"),
+    ],
+    "auth": [
+        ("None: trusted by network", "none"),
+        *[(f"Login: {m}", m) for m in AUTH_VALUES if m != "none"],
+    ],
+}
+
+
+class ProfileEditor(Screen[Profile | None]):
+    """Dismisses with the saved profile, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="editor.save"),
+        Binding("f4", "check", "Check", id="editor.check"),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+    ]
+
+    def __init__(self, profile: Profile | None = None, new_id: str | None = None) -> None:
+        """Edit `profile`; with `new_id`, save it under that id (new or duplicate)."""
+        super().__init__()
+        self.original = profile
+        self.new_id = new_id
+        self.profile_id = new_id or (profile.id if profile else "")
+
+    def compose(self) -> ComposeResult:
+        title = (
+            f"Edit profile {self.profile_id}"
+            if self.original and not self.new_id
+            else "New profile"
+        )
+        with Horizontal(id="editor-body"):
+            with VerticalScroll(id="editor-form"):
+                yield Static(Text(title, style="bold"), id="editor-title")
+                with Horizontal(classes="erow"):
+                    yield Label("Profile id", classes="name")
+                    yield Input(
+                        self.profile_id,
+                        id="f-id",
+                        placeholder="home-isp (the file name)",
+                        disabled=bool(self.original and not self.new_id),
+                    )
+                yield Static(classes="ferror", id="e-id")
+                for key in ("provider", "security", "auth"):
+                    with Horizontal(classes="erow select-row"):
+                        yield Label(key.capitalize(), classes="name")
+                        yield Select(SELECTS[key], id=f"f-{key}", allow_blank=False)
+                    yield Static(classes="ferror", id=f"e-{key}")
+                for key, label, placeholder in TEXT_FIELDS:
+                    with Horizontal(classes="erow", id=f"row-{key}"):
+                        yield Label(label, classes="name")
+                        yield Input(id=f"f-{key}", placeholder=placeholder)
+                    yield Static(classes="ferror", id=f"e-{key}")
+                with Horizontal(id="editor-buttons"):
+                    yield Button("Save", id="save", variant="primary")
+                    yield Button("Check", id="check")
+                    yield Button("Cancel", id="cancel")
+            yield TranscriptPane(id="editor-transcript")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        profile = self.original
+        values: dict[str, Any] = profile_to_toml(profile) if profile else {}
+        self.query_one("#f-provider", Select).value = values.get("provider", "isp")
+        self.query_one("#f-security", Select).value = values.get("security", "starttls")
+        self.query_one("#f-auth", Select).value = values.get("auth", "none")
+        for key, _label, _placeholder in TEXT_FIELDS:
+            value = values.get(key)
+            if key == "networks" and value:
+                value = ", ".join(value)
+            if key == "timeout" and value is None and profile is not None:
+                value = f"{profile.timeout:g}"
+            self.query_one(f"#f-{key}", Input).value = "" if value is None else str(value)
+        self._follow_choices()
+        self.query_one("#f-id" if not profile or self.new_id else "#f-name", Input).focus()
+
+    # -- reading and validating the form --------------------------------------------------
+
+    def _raw(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key in ("provider", "security", "auth"):
+            data[key] = self.query_one(f"#f-{key}", Select).value
+        for key, _label, _placeholder in TEXT_FIELDS:
+            text = self.query_one(f"#f-{key}", Input).value.strip()
+            if not text or (key in LOGIN_ONLY and data["auth"] == "none"):
+                continue
+            if key == "port":
+                data[key] = int(text) if text.isdigit() else text
+            elif key == "timeout":
+                try:
+                    data[key] = float(text)
+                except ValueError:
+                    data[key] = text
+            elif key == "networks":
+                data[key] = [n.strip() for n in text.split(",") if n.strip()]
+            else:
+                data[key] = text
+        if self.original is not None and self.original.password is not None:
+            data["password"] = self.original.password  # kept as it was; not shown
+        return data
+
+    def _clear_errors(self) -> None:
+        for error in self.query(".ferror").results(Static):
+            error.update("")
+            error.remove_class("-shown")
+
+    def check_fields(self) -> None:
+        """Validation as typed: each filled-in field on its own, required ones only on save."""
+        self._clear_errors()
+        raw = self._raw()
+        choices = {k: raw[k] for k in ("security", "auth")}
+        profile_id = self.query_one("#f-id", Input).value.strip()
+        if profile_id and not PROFILE_ID_RE.match(profile_id):
+            self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
+        for key, value in raw.items():
+            if key in ("provider", "security", "auth", "password"):
+                continue
+            problem = check_field(key, value, choices)
+            if problem:
+                self._show(key, problem)
+
+    def validate(self) -> Profile | None:
+        """The profile the form describes, or None with the error shown beside its field."""
+        self._clear_errors()
+        profile_id = self.query_one("#f-id", Input).value.strip()
+        if not PROFILE_ID_RE.match(profile_id):
+            self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
+            return None
+        if self.original is None or self.new_id:
+            existing = load_profiles()
+            if existing.get(profile_id) or existing.error_for(profile_id):
+                self._show("id", f"a profile {profile_id} exists already; choose another id")
+                return None
+        try:
+            return parse_profile(profile_id, self._raw(), self._path(profile_id))
+        except ProfileError as exc:
+            self._show(exc.key or "id", exc.problem)
+            return None
+
+    def _path(self, profile_id: str) -> Any:
+        from tui.core import locations
+
+        return locations.profiles_dir() / f"{profile_id}.toml"
+
+    def _show(self, key: str, problem: str) -> None:
+        matches = self.query(f"#e-{key}").results(Static)
+        error = next(matches, None) or self.query_one("#e-id", Static)
+        error.update(Text(problem))
+        error.add_class("-shown")
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self._follow_choices()
+        self.check_fields()
+
+    def _follow_choices(self) -> None:
+        """Port placeholder from security; login fields only with a login."""
+        security = self.query_one("#f-security", Select).value
+        auth = self.query_one("#f-auth", Select).value
+        if isinstance(security, str) and security in DEFAULT_PORTS:
+            self.query_one("#f-port", Input).placeholder = f"{DEFAULT_PORTS[security]} (default)"
+        for key in LOGIN_ONLY:
+            self.query_one(f"#row-{key}").display = auth != "none"
+
+    # -- actions ------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        profile = self.validate()
+        if profile is None:
+            self.notify("Fix the field marked in red first.", severity="error")
+            return
+        try:
+            path = save_profile(profile)
+        except OSError as exc:
+            self.notify(f"Could not save {exc.filename}: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Saved {path}")
+        self.dismiss(profile)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#check")
+    def action_check(self) -> None:
+        profile = self.validate()
+        if profile is None:
+            self.notify("Fix the field marked in red before checking.", severity="error")
+            return
+        self.run_check(profile)
+
+    @work(exclusive=True, group="editor-check")
+    async def run_check(self, profile: Profile) -> None:
+        import asyncio
+
+        pane = self.query_one(TranscriptPane)
+        pane.begin(f"check {profile.id}")
+        password = None
+        if profile.logs_in:
+            try:
+                password = await asyncio.to_thread(resolve_password, profile)
+            except SecretError:
+                from tui.ui.screens.password import PasswordScreen
+
+                password = await self.app.push_screen_wait(PasswordScreen(profile))
+                if not password:
+                    pane.state = "cancelled"
+                    return
+        result = await sending.check(profile, (), listener=pane.handle, password=password)
+        pane.finish(result)
+        pane.log_widget.write(Text(f"verdict: {result.summary}", style="bold"))

@@ -1,0 +1,183 @@
+"""The compose form: From (from the active profile), To, Cc, Bcc, Subject, body, attachments.
+
+Addresses are checked as they are typed, with the reason shown beside the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from tui.core.message import AddressError, Draft, MessageInputError, parse_address_list
+from tui.core.transcript import human_size
+
+ADDRESS_FIELDS = ("to", "cc", "bcc")
+FIELD_NAMES = {"to": "To", "cc": "Cc", "bcc": "Bcc", "subject": "Subject"}
+
+
+class AttachmentList(OptionList):
+    """The attached files; delete or backspace removes the highlighted one."""
+
+    BINDINGS = [
+        Binding("delete,backspace", "remove", "Remove attachment", id="attachment.remove"),
+    ]
+
+    def action_remove(self) -> None:
+        form = next(a for a in self.ancestors if isinstance(a, ComposeForm))
+        removed = form.remove_highlighted_attachment()
+        if removed is not None:
+            self.app.notify(f"Removed {removed.name}")
+
+
+class ComposeForm(Vertical):
+    DEFAULT_CSS = """
+    ComposeForm { height: 1fr; }
+    ComposeForm .row { height: 1; margin-bottom: 0; }
+    ComposeForm .row > Label.name { width: 9; color: $text-muted; }
+    ComposeForm .row > Input {
+        width: 1fr; height: 1; border: none; padding: 0 1; background: $boost;
+    }
+    ComposeForm .row > Input:focus { background: $primary 20%; }
+    ComposeForm .row > Input.-bad { background: $error 25%; }
+    ComposeForm .field-error { color: $error; height: auto; padding-left: 9; display: none; }
+    ComposeForm .field-error.-shown { display: block; }
+    ComposeForm #from { width: 1fr; }
+    ComposeForm TextArea {
+        height: 1fr; min-height: 3; border: none; padding: 0 1; background: $boost;
+    }
+    ComposeForm TextArea:focus { background: $primary 10%; }
+    ComposeForm #body-title { height: 1; color: $text-muted; margin-top: 1; }
+    ComposeForm #attachments { height: auto; max-height: 4; border: none; padding: 0; }
+    ComposeForm #attach-title { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.attachments: list[Path] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label("From", classes="name")
+            yield Static(id="from")
+        for field in ("to", "cc", "bcc"):
+            with Horizontal(classes="row"):
+                yield Label(FIELD_NAMES[field], classes="name")
+                yield Input(
+                    id=field,
+                    placeholder="name@example.org, Other Person <other@example.org>"
+                    if field == "to"
+                    else "",
+                )
+            yield Static(id=f"{field}-error", classes="field-error")
+        with Horizontal(classes="row"):
+            yield Label("Subject", classes="name")
+            yield Input(id="subject")
+        yield Static(id="subject-error", classes="field-error")
+        yield Static("Message (ctrl+e opens $EDITOR)", id="body-title")
+        yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
+        yield Static("Attachments: none (ctrl+f to attach)", id="attach-title")
+        yield AttachmentList(id="attachments")
+
+    def set_from(self, value: str) -> None:
+        self.query_one("#from", Static).update(Text(value))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ADDRESS_FIELDS:
+            self.validate_field(event.input.id)
+
+    def validate_field(self, field: str) -> str | None:
+        """Check one address field and show why it is wrong; returns the reason or None."""
+        value = self.query_one(f"#{field}", Input).value
+        reason = None
+        try:
+            parse_address_list(value, field)
+        except AddressError as exc:
+            reason = exc.reason
+        self._show_error(field, reason)
+        return reason
+
+    def _show_error(self, field: str, reason: str | None) -> None:
+        error = self.query_one(f"#{field}-error", Static)
+        error.update(Text(reason or ""))
+        error.set_class(reason is not None, "-shown")
+        widget = self.query_one(f"#{field}")
+        widget.set_class(reason is not None, "-bad")
+
+    def show_input_error(self, error: MessageInputError) -> None:
+        """Put a compose error next to the field it is about, and focus that field."""
+        field = error.field_name if error.field_name in FIELD_NAMES else "to"
+        self._show_error(field, error.reason)
+        self.query_one(f"#{field}").focus()
+
+    def draft(self) -> Draft:
+        def value(field: str) -> tuple[str, ...]:
+            text = self.query_one(f"#{field}", Input).value.strip()
+            return (text,) if text else ()
+
+        return Draft(
+            to=value("to"),
+            cc=value("cc"),
+            bcc=value("bcc"),
+            subject=self.query_one("#subject", Input).value,
+            body=self.query_one("#body", TextArea).text,
+            attachments=tuple(self.attachments),
+        )
+
+    def load(self, draft: Draft) -> None:
+        for field in ADDRESS_FIELDS:
+            self.query_one(f"#{field}", Input).value = ", ".join(getattr(draft, field))
+        self.query_one("#subject", Input).value = draft.subject
+        self.query_one("#body", TextArea).load_text(draft.body)
+        self.attachments = list(draft.attachments)
+        self._refresh_attachments()
+
+    def clear(self) -> None:
+        self.load(Draft())
+        for field in ("to", "cc", "bcc", "subject"):
+            self._show_error(field, None)
+
+    @property
+    def is_empty(self) -> bool:
+        draft = self.draft()
+        return not (draft.to or draft.cc or draft.bcc or draft.subject or draft.body.strip())
+
+    def add_attachment(self, path: Path) -> None:
+        if path not in self.attachments:
+            self.attachments.append(path)
+        self._refresh_attachments()
+
+    def remove_highlighted_attachment(self) -> Path | None:
+        listing = self.query_one("#attachments", AttachmentList)
+        if listing.highlighted is None or not self.attachments:
+            return None
+        removed = self.attachments.pop(listing.highlighted)
+        self._refresh_attachments()
+        return removed
+
+    def _refresh_attachments(self) -> None:
+        listing = self.query_one("#attachments", AttachmentList)
+        listing.clear_options()
+        total = 0
+        for path in self.attachments:
+            try:
+                size = path.stat().st_size
+                label = f"📎 {path.name} ({human_size(size)})"
+                total += size
+            except OSError:
+                label = f"📎 {path.name} (missing)"
+            listing.add_option(Option(Text(label)))
+        title = self.query_one("#attach-title", Static)
+        if self.attachments:
+            title.update(
+                f"Attachments: {len(self.attachments)}, {human_size(total)} "
+                "(ctrl+f attach, delete removes)"
+            )
+        else:
+            title.update("Attachments: none (ctrl+f to attach)")
+        listing.display = bool(self.attachments)

@@ -1,0 +1,166 @@
+"""The live transcript: coloured by direction, with the session state and a phase-timing bar."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import RichLog, Static
+
+from tui.core.results import AttemptResult, ExitCode
+from tui.core.session import PHASES
+from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent
+
+MARK_STYLES: dict[str, str] = {
+    Mark.CLIENT.value: "cyan",
+    Mark.SERVER.value: "green",
+    Mark.CLIENT_TLS.value: "bold cyan",
+    Mark.SERVER_TLS.value: "bold green",
+    Mark.INFO.value: "magenta",
+    Mark.ERROR.value: "bold red",
+}
+PHASE_COLOURS = {
+    "connect": "#3b6ea5",
+    "greeting": "#5a8fc7",
+    "ehlo": "#2f8f83",
+    "tls": "#8a5ab3",
+    "auth": "#b3894a",
+    "envelope": "#6a9a3a",
+    "data": "#b35a5a",
+}
+STATE_LABELS = {
+    "idle": "idle",
+    "connecting": "connecting…",
+    "tls": "starting TLS…",
+    "authenticating": "authenticating…",
+    "preparing": "preparing the message…",
+    "sending": "sending",
+    "sent": "sent",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "checking": "checking…",
+}
+
+
+def styled_line(line: str) -> Text:
+    """A saved or live transcript line as coloured text; server words are never markup."""
+    stamp, _, rest = line.partition(" ")
+    mark, _, body = rest.partition(" ")
+    style = MARK_STYLES.get(mark)
+    if style is None:
+        return Text(line)
+    text = Text(stamp + " ", style="dim")
+    text.append(mark + " ", style=style)
+    text.append(body, style=style if mark in ("!!", "**") else "")
+    return text
+
+
+class PhaseBar(Widget):
+    """Proportional segments for connect, TLS, AUTH, DATA…, each labelled with milliseconds."""
+
+    DEFAULT_CSS = """
+    PhaseBar { height: 1; }
+    """
+
+    timings: reactive[dict[str, float]] = reactive(dict, layout=False)
+
+    def render(self) -> Text:
+        phases = [(name, self.timings[name]) for name in PHASES[:-1] if self.timings.get(name)]
+        total = self.timings.get("total") or sum(ms for _, ms in phases)
+        if not phases or total <= 0:
+            return Text("phases: —", style="dim")
+        width = max(self.size.width, 10)
+        text = Text()
+        used = 0
+        for index, (name, ms) in enumerate(phases):
+            cells = width - used if index == len(phases) - 1 else max(1, round(width * ms / total))
+            cells = max(0, min(cells, width - used))
+            used += cells
+            label = f" {name} {ms:.0f}ms"[:cells].ljust(cells)
+            text.append(label, style=f"white on {PHASE_COLOURS.get(name, '#555555')}")
+        return text
+
+
+class TranscriptPane(Vertical):
+    """Shows one attempt at a time: state line, phase bar, and the transcript log.
+
+    The log keeps at most `max_lines` lines on screen; the full transcript is on disk.
+    """
+
+    DEFAULT_CSS = """
+    TranscriptPane { height: 1fr; }
+    TranscriptPane > #state { height: 1; }
+    TranscriptPane > #state.-failed { color: $error; text-style: bold; }
+    TranscriptPane > #state.-sent { color: $success; text-style: bold; }
+    TranscriptPane > RichLog { height: 1fr; background: $surface; }
+    """
+
+    state: reactive[str] = reactive("idle")
+    progress: reactive[float | None] = reactive(None)
+
+    def __init__(self, max_lines: int = 5000, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._max_lines = max_lines
+        self._title = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="state")
+        yield PhaseBar()
+        yield RichLog(max_lines=self._max_lines, markup=False, highlight=False, wrap=True)
+
+    def on_mount(self) -> None:
+        self._refresh_state()
+
+    @property
+    def log_widget(self) -> RichLog:
+        return self.query_one(RichLog)
+
+    def begin(self, title: str) -> None:
+        """Start showing a new attempt."""
+        self._title = title
+        self.log_widget.clear()
+        self.query_one(PhaseBar).timings = {}
+        self.progress = None
+        self.state = "connecting"
+        self._refresh_state()
+
+    def handle(self, event: SessionEvent) -> None:
+        """The session's listener: append transcript lines, follow state changes."""
+        if isinstance(event, TranscriptEvent):
+            self.log_widget.write(styled_line(event.format()))
+        elif isinstance(event, StateChange):
+            self.state = event.state
+            self.progress = event.progress
+
+    def show_lines(self, lines: list[str]) -> None:
+        log = self.log_widget
+        for line in lines:
+            log.write(styled_line(line))
+
+    def finish(self, result: AttemptResult) -> None:
+        self.query_one(PhaseBar).timings = dict(result.timings)
+        if result.outcome.value == "cancelled":
+            self.state = "cancelled"
+        elif result.exit_code == ExitCode.OK:
+            self.state = "sent"
+        else:
+            self.state = "failed"
+
+    def watch_state(self) -> None:
+        self._refresh_state()
+
+    def watch_progress(self) -> None:
+        self._refresh_state()
+
+    def _refresh_state(self) -> None:
+        if not self.is_mounted:
+            return
+        label = STATE_LABELS.get(self.state, self.state)
+        if self.state == "sending" and self.progress is not None:
+            label = f"sending {self.progress * 100:.0f}%"
+        state = self.query_one("#state", Static)
+        state.set_classes(f"-{self.state}")
+        title = f"{self._title} — " if self._title else ""
+        state.update(Text(f"{title}{label}"))
