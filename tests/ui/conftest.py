@@ -11,9 +11,9 @@ from textual.widgets import Input, RichLog, Static
 
 
 async def wait_for(
-    pilot: Pilot[object], condition: Callable[[], bool], timeout: float = 10.0
+    pilot: Pilot[object], condition: Callable[[], bool], limit: float = 10.0
 ) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")

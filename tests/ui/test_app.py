@@ -35,7 +35,7 @@ async def test_send_shows_250_and_adds_history(home: Path, plain_server: Running
         await type_into(pilot, "#subject", "Hello")
         await fill(pilot, "#body", "Hi Bob")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: app.pane.state in ("sent", "failed"))
+        await wait_for(pilot, lambda: not app.sending)
         text = transcript_text(app)
         assert "<- 250 2.0.0 Ok: queued" in text
         assert app.pane.state == "sent"
@@ -165,7 +165,7 @@ async def test_demo_network_switch_gives_relay_explanation_and_retry(home: Path)
             await pilot.press(*"bob@example.org")
             await fill(pilot, "#subject", "From the road")
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.pane.state in ("sent", "failed"))
+            await wait_for(pilot, lambda: not app.sending)
             explanation = screen_text(pilot, "#explanation")
             assert "refused to relay" in explanation
             assert "Retry with Demo Web Portal" in explanation
@@ -203,7 +203,93 @@ async def test_history_screen_lists_and_opens_transcript(
         await pilot.press("enter")
         await pilot.pause()
         pane = app.screen.query_one(TranscriptPane)
-        assert "-> RCPT TO:<bob@example.org>" in "\n".join(l.text for l in pane.log_widget.lines)
+        assert "-> RCPT TO:<bob@example.org>" in "\n".join(
+            line.text for line in pane.log_widget.lines
+        )
         await pilot.press("escape", "escape")
         await pilot.pause()
         assert app.screen is app.screen_stack[0]
+
+
+async def test_duplicate_then_delete_profile_with_confirmation(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.action_duplicate_profile()
+        await pilot.pause()
+        assert screen_text(pilot, "#f-id") == "isp-copy"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert (home / "profiles" / "isp-copy.toml").exists()
+        assert app.active_id == "isp-copy"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Delete profile")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("escape")  # the confirmation starts on Cancel: escape keeps the file
+        await pilot.pause()
+        assert (home / "profiles" / "isp-copy.toml").exists()
+        app.action_delete_profile()
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert not (home / "profiles" / "isp-copy.toml").exists()
+        assert app.profile_set.get("isp-copy") is None
+
+
+async def test_broken_profile_is_listed_and_can_be_fixed(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    broken = home / "profiles" / "office.toml"
+    broken.write_text(
+        'name = "Office"\nhost = "smtp.office.example"\nsecurity = "none"\nfrom = "jane"\n'
+    )
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert [e.profile_id for e in app.profile_set.errors] == ["office"]
+        listing = app.screen.query_one("#profiles")
+        from textual.widgets import OptionList
+
+        assert isinstance(listing, OptionList)
+        listing.focus()
+        listing.highlighted = 1
+        await pilot.press("enter")
+        await pilot.pause()
+        from textual.widgets import TextArea
+
+        editor = app.screen.query_one("#file-text", TextArea)
+        assert "no @domain part" in screen_text(pilot, "#file-error")
+        editor.load_text(broken.read_text().replace('"jane"', '"jane@office.example"'))
+        await pilot.pause()
+        assert "valid" in screen_text(pilot, "#file-error")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.profile_set.get("office") is not None
+        assert app.profile_set.errors == ()
+
+
+async def test_attach_by_typed_path_and_remove(
+    home: Path, plain_server: RunningServer, tmp_path: Path
+) -> None:
+    isp_profile(home, plain_server)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4" + bytes(2000))
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        await type_into(pilot, "#attach-path", str(report))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.form.attachments == [report]
+        assert "report.pdf (2.0 KB)" in str(
+            app.screen.query_one("#attachments").get_option_at_index(0).prompt
+        )
+        app.screen.query_one("#attachments").focus()
+        await pilot.press("delete")
+        await pilot.pause()
+        assert app.form.attachments == []

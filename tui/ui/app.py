@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
@@ -34,6 +34,7 @@ from tui.ui.widgets.profile_list import ProfileList, ProfileStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 NARROW_WIDTH = 120
+SHORT_HEIGHT = 32
 
 
 class ProfileCommands(Provider):
@@ -112,6 +113,10 @@ class MainScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_WIDTH, "narrow")
+        self.set_class(event.size.height < SHORT_HEIGHT, "short")
+        app = self.app
+        if isinstance(app, MailtuiApp):
+            app.update_banner()
 
 
 class MailtuiApp(App[int]):
@@ -140,7 +145,7 @@ class MailtuiApp(App[int]):
         if self.demo is not None:
             self.sub_title = "DEMO on local servers"
         self.reload_profiles()
-        self._update_banner()
+        self.update_banner()
         self.screen_stack[0].query_one("#to").focus()
 
     @property
@@ -168,16 +173,15 @@ class MailtuiApp(App[int]):
     def _statuses(self) -> dict[str, ProfileStatus]:
         statuses: dict[str, ProfileStatus] = {}
         for attempt in list_attempts(limit=200):
-            if attempt.profile in statuses:
+            if attempt.profile in statuses or attempt.outcome == "cancelled":
                 continue
             when = attempt.time[11:16]
-            kind = "check" if attempt.record.get("kind") == "check" else "send"
-            if attempt.outcome in ("sent", "would-work"):
-                statuses[attempt.profile] = ProfileStatus("ok", f"last {kind} worked ({when})")
-            elif attempt.outcome != "cancelled":
-                statuses[attempt.profile] = ProfileStatus(
-                    "failed", f"last {kind} {attempt.outcome} ({when})"
-                )
+            if attempt.outcome == "sent":
+                statuses[attempt.profile] = ProfileStatus("ok", f"sent {when}")
+            elif attempt.outcome == "would-work":
+                statuses[attempt.profile] = ProfileStatus("ok", f"check ok {when}")
+            else:
+                statuses[attempt.profile] = ProfileStatus("failed", f"{attempt.outcome} {when}")
         return statuses
 
     def _follow_profile(self) -> None:
@@ -188,12 +192,22 @@ class MailtuiApp(App[int]):
         self.form.set_from(f"{profile.from_}   via {profile.name}")
         self.title = f"mailtui — {profile.name}"
 
-    def _update_banner(self) -> None:
+    def update_banner(self) -> None:
         banner = self.screen_stack[0].query_one("#banner", Static)
         if self.demo is None:
             banner.display = False
             return
         demo = self.demo
+        if self.screen_stack[0].has_class("narrow"):
+            banner.update(
+                Text.assemble(
+                    ("DEMO ", "bold reverse"),
+                    " on ",
+                    (demo.network_label, "bold"),
+                    " · F7 network · F6 mailbox",
+                )
+            )
+            return
         banner.update(
             Text.assemble(
                 ("DEMO ", "bold reverse"),
@@ -475,7 +489,7 @@ class MailtuiApp(App[int]):
             try:
                 with self.suspend():
                     subprocess.run([*shlex.split(editor), str(path)], check=False)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, SuspendNotSupported) as exc:
                 self.notify(f"Could not run {editor}: {exc}", severity="error")
                 return
             body.load_text(path.read_text(encoding="utf-8", errors="replace"))
@@ -503,7 +517,7 @@ class MailtuiApp(App[int]):
             return
         demo.set_away(not demo.away, isp)
         self.reload_profiles()
-        self._update_banner()
+        self.update_banner()
         self.notify(f"Demo: you are now on {demo.network_label}.")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
@@ -128,6 +129,9 @@ class ProfileEditor(Screen[Profile | None]):
             self.query_one(f"#f-{key}", Input).value = "" if value is None else str(value)
         self._follow_choices()
         self.query_one("#f-id" if not profile or self.new_id else "#f-name", Input).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < 120, "narrow")
 
     # -- reading and validating the form --------------------------------------------------
 

@@ -181,3 +181,5 @@ class ComposeForm(Vertical):
         else:
             title.update("Attachments: none (ctrl+f to attach)")
         listing.display = bool(self.attachments)
+        if self.attachments:
+            listing.highlighted = 0

@@ -51,9 +51,11 @@ class ProfileList(OptionList):
             status = statuses.get(profile.id, ProfileStatus("none", "not tried here"))
             colour = {"ok": "green", "failed": "red"}.get(status.mark, "dim")
             symbol = {"ok": "✓", "failed": "✗"}.get(status.mark, "·")
+            how = "login" if profile.logs_in else "by network"
+            kind = "ISP" if profile.provider == "isp" else "portal"
             prompt = Group(
                 Text(profile.name, style="bold"),
-                Text(f"  {profile.provider_label} · {profile.auth_label}", style="italic"),
+                Text(f"  {kind} · {how}", style="italic"),
                 Text(f"  {symbol} {status.text}", style=colour),
             )
             options.append(Option(prompt, id=profile.id))

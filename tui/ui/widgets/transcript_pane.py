@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
-from tui.core.results import AttemptResult, ExitCode
+from tui.core.results import AttemptResult
 from tui.core.session import PHASES
 from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent
 
@@ -40,8 +40,28 @@ STATE_LABELS = {
     "sent": "sent",
     "failed": "failed",
     "cancelled": "cancelled",
-    "checking": "checking…",
+    "would-work": "check: will work",
+    "partial": "partly sent",
+    "refused": "failed: refused",
+    "temporary": "failed for now",
+    "unknown": "outcome unknown",
+    "auth-failed": "failed: login refused",
+    "tls-failed": "failed: TLS",
+    "config": "failed: configuration",
+    "input": "not sent: input",
 }
+GOOD_STATES = ("sent", "would-work")
+BAD_STATES = (
+    "failed",
+    "partial",
+    "refused",
+    "temporary",
+    "unknown",
+    "auth-failed",
+    "tls-failed",
+    "config",
+    "input",
+)
 
 
 def styled_line(line: str) -> Text:
@@ -141,12 +161,7 @@ class TranscriptPane(Vertical):
 
     def finish(self, result: AttemptResult) -> None:
         self.query_one(PhaseBar).timings = dict(result.timings)
-        if result.outcome.value == "cancelled":
-            self.state = "cancelled"
-        elif result.exit_code == ExitCode.OK:
-            self.state = "sent"
-        else:
-            self.state = "failed"
+        self.state = result.outcome.value
 
     def watch_state(self) -> None:
         self._refresh_state()
@@ -161,6 +176,7 @@ class TranscriptPane(Vertical):
         if self.state == "sending" and self.progress is not None:
             label = f"sending {self.progress * 100:.0f}%"
         state = self.query_one("#state", Static)
-        state.set_classes(f"-{self.state}")
+        state.set_class(self.state in GOOD_STATES, "-sent")
+        state.set_class(self.state in BAD_STATES, "-failed")
         title = f"{self._title} — " if self._title else ""
         state.update(Text(f"{title}{label}"))
