@@ -121,7 +121,7 @@ def test_check_lists_offers_and_verdict(
     portal_profile(home, portal_server, pki)
     good = run_cli(leak_guard, "check", "portal", "--rcpt", "bob@example.org")
     assert good.code == 0, good.err
-    assert "Offers:" in good.out and "AUTH" in good.out and "SMTPUTF8" in good.out
+    assert "Offers:   STARTTLS, AUTH " in good.out and "SMTPUTF8" in good.out
     assert "TLS:      TLSv1." in good.out
     assert "Verdict:  will work" in good.out
     assert portal_server.messages == []

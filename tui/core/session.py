@@ -411,7 +411,10 @@ class SmtpSession:
         self._timed("ehlo", started)
         self.report.ehlo_text = response.message
         extensions, _auth = parse_esmtp_extensions(response.message)
-        self.report.offers = {
+        # Only what the server says inside TLS counts (RFC 3207); STARTTLS itself is
+        # remembered from before, since the second EHLO no longer offers it.
+        offered_tls = {"STARTTLS": ""} if "STARTTLS" in self.report.offers else {}
+        self.report.offers = offered_tls | {
             name: extensions[name.lower()] for name in ESMTP_OFFERS if name.lower() in extensions
         }
 
