@@ -68,3 +68,90 @@ async def stall_after_greeting(
     await writer.drain()
     while True:
         await server.readline(reader)
+
+
+def _reply_lines(reply: str) -> bytes:
+    """'530 first\\n530 second' -> multi-line reply with '-' continuations."""
+    lines = reply.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        code, _, text = line.partition(" ")
+        sep = "-" if index < len(lines) - 1 else " "
+        out.append(f"{code[:3]}{sep}{text}")
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+def dialogue(
+    replies: dict[str, str] | None = None,
+    greeting: str = "220 mx.example.net ESMTP Postfix",
+    extensions: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "8BITMIME"),
+    tls_context: object | None = None,
+) -> Behaviour:
+    """A server that speaks ordinary SMTP but answers with the texts a test gives.
+
+    `replies` keys: MAIL, RCPT, "RCPT <addr>", DATA, DATA_END, AUTH. With `tls_context`
+    it offers STARTTLS (and, inside TLS, AUTH PLAIN LOGIN).
+    """
+    script = replies or {}
+
+    async def behave(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: ScriptedServer
+    ) -> None:
+        writer.write(_reply_lines(greeting))
+        await writer.drain()
+        if not greeting.startswith("2"):
+            return
+        in_tls = False
+        while True:
+            line = await server.readline(reader)
+            words = line.decode("utf-8", "replace").strip().split(" ")
+            verb = words[0].upper()
+            if verb in ("EHLO", "HELO"):
+                offered = list(extensions)
+                if tls_context is not None and not in_tls:
+                    offered.append("STARTTLS")
+                if in_tls or tls_context is None:
+                    offered.append("AUTH PLAIN LOGIN")
+                writer.write(
+                    _reply_lines("\n".join(["250 mx.example.net", *[f"250 {e}" for e in offered]]))
+                )
+            elif verb == "STARTTLS" and tls_context is not None:
+                writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+                await writer.drain()
+                await writer.start_tls(tls_context)  # type: ignore[arg-type]
+                in_tls = True
+                continue
+            elif verb == "AUTH":
+                reply = script.get("AUTH", "235 2.7.0 Authentication successful")
+                if words[1:2] == ["LOGIN"]:
+                    writer.write(b"334 UGFzc3dvcmQ6\r\n")
+                    await writer.drain()
+                    await server.readline(reader)
+                writer.write(_reply_lines(reply))
+            elif verb == "MAIL":
+                writer.write(_reply_lines(script.get("MAIL", "250 2.1.0 Ok")))
+            elif verb == "RCPT":
+                address = words[1][4:-1] if len(words) > 1 else ""
+                reply = script.get(f"RCPT {address}", script.get("RCPT", "250 2.1.5 Ok"))
+                writer.write(_reply_lines(reply))
+            elif verb == "DATA":
+                reply = script.get("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                writer.write(_reply_lines(reply))
+                await writer.drain()
+                if reply.startswith("354"):
+                    while (await reader.readline()) not in (b".\r\n", b""):
+                        pass
+                    writer.write(
+                        _reply_lines(script.get("DATA_END", "250 2.0.0 Ok: queued as 4F2A1"))
+                    )
+            elif verb == "RSET":
+                writer.write(b"250 2.0.0 Ok\r\n")
+            elif verb == "QUIT":
+                writer.write(b"221 2.0.0 Bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"502 5.5.2 Error: command not recognized\r\n")
+            await writer.drain()
+
+    return behave

@@ -149,6 +149,7 @@ def _send(args: argparse.Namespace) -> int:
         body=body,
         attachments=tuple(args.attach),
     )
+    _warn_if_untrusted(profile, found)
     result = asyncio.run(
         sending.send(
             profile,
@@ -159,6 +160,23 @@ def _send(args: argparse.Namespace) -> int:
         )
     )
     return _report(result)
+
+
+def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> None:
+    """mailtui send warns, then still tries, when an IP-trusted profile is used elsewhere."""
+    from tui.core.network import Locator
+    from tui.core.network_history import NetworkHistory, trust_warning
+
+    locator = Locator()
+    warning = trust_warning(
+        profile,
+        found.profiles,
+        locator.current(),
+        locator.local_address(profile),
+        NetworkHistory(),
+    )
+    if warning is not None:
+        _say(f"warning: {warning.text} Trying anyway.")
 
 
 def _check(args: argparse.Namespace) -> int:

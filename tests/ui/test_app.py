@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from textual.widgets import Label
+
 from tests.conftest import Pki, isp_profile, portal_profile
 from tests.scripted_server import stall_after_greeting, start_scripted
 from tests.ui.conftest import fill, screen_text, type_into, wait_for
@@ -12,6 +14,7 @@ from tui.core.history import list_attempts
 from tui.core.profiles import load_profile
 from tui.demo.servers import RunningServer, ServerThread
 from tui.ui.app import MailtuiApp
+from tui.ui.screens.network_warning import NetworkWarningScreen
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 
@@ -165,6 +168,12 @@ async def test_demo_network_switch_gives_relay_explanation_and_retry(home: Path)
             await pilot.press(*"bob@example.org")
             await fill(pilot, "#subject", "From the road")
             await pilot.press("ctrl+s")
+            # The ISP trusts 127.0.0.1 only: mailtui warns before sending from 127.0.0.2.
+            await wait_for(pilot, lambda: isinstance(app.screen, NetworkWarningScreen))
+            warning = str(app.screen.query(Label)[1].render())
+            assert "outside the networks where Demo ISP is trusted" in warning
+            assert "Demo Web Portal (profile portal) should work from here" in warning
+            await pilot.press("tab", "enter")  # "Send anyway"
             await wait_for(pilot, lambda: not app.sending)
             explanation = screen_text(pilot, "#explanation")
             assert "refused to relay" in explanation

@@ -41,7 +41,8 @@ _STARTTLS_FIRST_RE = re.compile(
 )
 _LOGIN_REQUIRED_RE = re.compile(
     r"authentication (is )?required|auth(entication)? required|must authenticate|"
-    r"authenticate first|login required|sender address must be authenticated|5\.7\.0",
+    r"authenticate first|login required|sender address must be authenticated|not authenticated"
+    r"|5\.7\.0|5\.7\.57",
     re.I,
 )
 _UNKNOWN_USER_RE = re.compile(
@@ -62,13 +63,14 @@ def suggest_profile(
     profiles: Sequence[Profile],
     prefer: Callable[[Profile], float] | None = None,
 ) -> Profile | None:
-    """The best other profile to retry with: one that logs in, highest `prefer` score first."""
-    candidates = [p for p in profiles if p.id != current.id and p.logs_in]
-    if not candidates:
-        return None
-    if prefer is not None:
-        candidates.sort(key=prefer, reverse=True)
-    return candidates[0]
+    """The best other profile to retry with: one that logs in or that worked on this network,
+    highest `prefer` score first; never one that `prefer` marks as failing here (below 0)."""
+    score = prefer or (lambda _profile: 0.0)
+    candidates = [
+        p for p in profiles if p.id != current.id and score(p) >= 0 and (p.logs_in or score(p) > 0)
+    ]
+    candidates.sort(key=lambda p: (score(p), p.logs_in), reverse=True)
+    return candidates[0] if candidates else None
 
 
 def diagnose(
@@ -76,12 +78,17 @@ def diagnose(
     profile: Profile,
     profiles: Sequence[Profile] = (),
     prefer: Callable[[Profile], float] | None = None,
+    client_address: str | None = None,
 ) -> Diagnosis:
-    """One plain-language explanation and the next step for `failure` on `profile`."""
-    kind, exit_code, sentence, wants_other = _classify(failure, profile)
+    """One plain-language explanation and the next step for `failure` on `profile`.
+
+    `client_address` is where this machine is (as the server saw it, or the local address).
+    """
+    kind, exit_code, sentence, wants_other = _classify(failure, profile, client_address)
     other = suggest_profile(profile, profiles, prefer) if wants_other else None
     if other is not None:
-        sentence += f" Retry with {other.name} (profile {other.id}), which logs in."
+        why = "which logs in" if other.logs_in else "which worked on this network"
+        sentence += f" Retry with {other.name} (profile {other.id}), {why}."
     return Diagnosis(
         kind=kind,
         exit_code=exit_code,
@@ -92,8 +99,11 @@ def diagnose(
     )
 
 
-def _classify(failure: Failure, profile: Profile) -> tuple[str, ExitCode, str, bool]:
+def _classify(
+    failure: Failure, profile: Profile, client_address: str | None
+) -> tuple[str, ExitCode, str, bool]:
     host = f"{profile.host}:{profile.effective_port}"
+    here = f" ({client_address})" if client_address else ""
     code = failure.code or 0
     text = failure.text
     said = f' (it said "{code} {_first_line(text)}")' if failure.code else ""
@@ -267,7 +277,8 @@ def _classify(failure: Failure, profile: Profile) -> tuple[str, ExitCode, str, b
         return (
             "blocklisted",
             ExitCode.UNAVAILABLE,
-            f"The server refused this network's address because it is on a spam blocklist{said}; "
+            f"The server refused this network's address{here} because it is on a spam "
+            f"blocklist{said}; "
             "send through a provider that logs you in instead.",
             True,
         )
@@ -290,7 +301,8 @@ def _classify(failure: Failure, profile: Profile) -> tuple[str, ExitCode, str, b
             "relay-denied",
             ExitCode.UNAVAILABLE,
             f"The server {profile.host} refused to relay{said}: it does not trust the network you "
-            "are on now, and only accepts mail without a login from its own customers' addresses.",
+            f"are on now{here}, and only accepts mail without a login from its own customers' "
+            "addresses.",
             True,
         )
     if code in (530, 550, 553, 554) and _LOGIN_REQUIRED_RE.search(text):

@@ -7,18 +7,27 @@ and plain-language explanation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tui.core.diagnosis import Failure, diagnose
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Composed, Draft, MessageInputError, compose
+from tui.core.network import (
+    DEFAULT_PROBE_PORTS,
+    Locator,
+    describe_probe,
+    probe_ports,
+    reported_client_address,
+)
+from tui.core.network_history import NetworkHistory
 from tui.core.profiles import Profile
 from tui.core.results import AttemptResult, ExitCode, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
 from tui.core.session import SessionReport, SmtpSession
-from tui.core.transcript import Listener, SessionEvent
+from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 
 _OUTCOME_BY_EXIT = {
     ExitCode.UNAVAILABLE: Outcome.REFUSED,
@@ -65,13 +74,21 @@ async def send(
     password: str | None = None,
     prompt: Prompt | None = None,
     message_id: str | None = None,
+    locator: Locator | None = None,
+    history: NetworkHistory | None = None,
+    probe: Sequence[int] = DEFAULT_PROBE_PORTS,
 ) -> AttemptResult:
-    """Send `draft` with `profile`; never raises for input, configuration or SMTP failures."""
+    """Send `draft` with `profile`; never raises for input, configuration or SMTP failures.
+
+    The outcome is remembered against the current network (`locator`, `history`); when the
+    server cannot be reached, the `probe` ports of the same host are tried and reported.
+    """
     try:
         composed = compose(profile.from_, draft, message_id=message_id)
     except MessageInputError as exc:
         return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
-    return await _attempt(profile, composed, (), profiles, listener, password, prompt)
+    where = _Surroundings(profiles, locator or Locator(), history, probe)
+    return await _attempt(profile, composed, (), where, listener, password, prompt)
 
 
 async def check(
@@ -82,6 +99,9 @@ async def check(
     listener: Listener | None = None,
     password: str | None = None,
     prompt: Prompt | None = None,
+    locator: Locator | None = None,
+    history: NetworkHistory | None = None,
+    probe: Sequence[int] = DEFAULT_PROBE_PORTS,
 ) -> AttemptResult:
     """Pre-flight: everything a send does except DATA; the summary is the verdict."""
     from tui.core.message import parse_mailbox
@@ -90,18 +110,30 @@ async def check(
         addresses = [parse_mailbox(r, "rcpt").ascii_addr_spec() for r in rcpts]
     except MessageInputError as exc:
         return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
-    return await _attempt(profile, None, addresses, profiles, listener, password, prompt)
+    where = _Surroundings(profiles, locator or Locator(), history, probe)
+    return await _attempt(profile, None, addresses, where, listener, password, prompt)
+
+
+@dataclass
+class _Surroundings:
+    """What an attempt needs to know about the world around the profile."""
+
+    profiles: Sequence[Profile]
+    locator: Locator
+    history: NetworkHistory | None
+    probe: Sequence[int]
 
 
 async def _attempt(
     profile: Profile,
     composed: Composed | None,
     rcpts: Sequence[str],
-    profiles: Sequence[Profile],
+    where: _Surroundings,
     listener: Listener | None,
     password: str | None,
     prompt: Prompt | None,
 ) -> AttemptResult:
+    profiles = where.profiles
     if profile.logs_in and profile.security == "none":
         return _early_failure(profile, profiles, Failure("config", error="plaintext-auth"))
     try:
@@ -110,15 +142,27 @@ async def _attempt(
         return _early_failure(
             profile, profiles, Failure("config", error="no-password", detail=f"{exc}.")
         )
+    history = where.history if where.history is not None else NetworkHistory()
+    identity = await asyncio.to_thread(where.locator.current)
+    local_address = await asyncio.to_thread(where.locator.local_address, profile)
     recorder = AttemptRecorder()
-    session = SmtpSession(profile, secret, fan_out(recorder, listener))
+    listen = fan_out(recorder, listener)
+    session = SmtpSession(profile, secret, listen)
     started = datetime.now().astimezone()
-    report: SessionReport | None = None
-    try:
-        report = await session.run(composed, rcpts)
-    finally:
-        report = report or session.report
-        result = _result(profile, profiles, composed, report, recorder.attempt_id)
+
+    def finish(report: SessionReport, note: str | None) -> AttemptResult:
+        client = reported_client_address(report.greeting, report.ehlo_text)
+        result = _result(
+            profile,
+            profiles,
+            composed,
+            report,
+            recorder.attempt_id,
+            prefer=history.score_for(identity),
+            client_address=client or local_address,
+            note=note,
+        )
+        result = replace(result, client_address=client)
         recorder.finish(
             {
                 "time": started.isoformat(timespec="milliseconds"),
@@ -128,11 +172,41 @@ async def _attempt(
                 "server": f"{profile.host}:{profile.effective_port}",
                 "envelope": _envelope(profile, composed, rcpts),
                 "subject": composed.subject if composed else "",
-                "network": None,
+                "network": {
+                    "key": identity.key,
+                    "description": identity.describe(),
+                    "local_address": local_address,
+                    "reported_address": client,
+                },
                 **result_record(result),
             }
         )
-    return result
+        history.record(identity, profile.id, result)
+        return result
+
+    try:
+        report = await session.run(composed, rcpts)
+    except asyncio.CancelledError:
+        finish(session.report, None)
+        raise
+    note = None
+    failure = report.failure
+    if failure is not None and failure.stage == "connect" and where.probe:
+        results = await probe_ports(
+            profile.host,
+            where.probe,
+            limit=min(3.0, profile.timeout),
+            source=profile.source_address,
+        )
+        note = describe_probe(profile.host, results)
+        listen(
+            make_event(
+                Mark.INFO,
+                "port probe: "
+                + ", ".join(f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()),
+            )
+        )
+    return finish(report, note)
 
 
 def _envelope(
@@ -152,6 +226,9 @@ def _result(
     composed: Composed | None,
     report: SessionReport,
     attempt_id: str,
+    prefer: Callable[[Profile], float] | None = None,
+    client_address: str | None = None,
+    note: str | None = None,
 ) -> AttemptResult:
     base = AttemptResult(
         Outcome.SENT,
@@ -175,7 +252,9 @@ def _result(
             summary="Cancelled; the message was not sent.",
         )
     if failure is not None:
-        diagnosis = diagnose(failure, profile, profiles)
+        diagnosis = diagnose(failure, profile, profiles, prefer, client_address)
+        if note:
+            diagnosis = replace(diagnosis, explanation=f"{diagnosis.explanation} {note}")
         outcome = _OUTCOME_BY_EXIT.get(diagnosis.exit_code, Outcome.REFUSED)
         if diagnosis.kind == "unknown-outcome":
             outcome = Outcome.UNKNOWN
@@ -198,6 +277,8 @@ def _result(
             Failure("rcpt", code=first.code, text=first.text, recipient=first.address),
             profile,
             profiles,
+            prefer,
+            client_address,
         )
         names = ", ".join(f"{r.address} ({r.code} {_first_line(r.text)})" for r in refused)
         accepted = ", ".join(r.address for r in report.recipients if r.accepted)

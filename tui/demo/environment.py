@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tui.core.network import Locator, NetworkIdentity
 from tui.core.profiles import Profile, parse_profile, save_profile
 from tui.core.tls import fingerprint
 from tui.demo.servers import Received, RunningServer, ServerSpec, ServerThread
@@ -37,6 +38,18 @@ def demo_profiles_dir() -> Path:
 def _template(name: str) -> Profile:
     path = demo_profiles_dir() / f"{name}.toml"
     return parse_profile(name, tomllib.loads(path.read_text(encoding="utf-8")), path)
+
+
+class DemoLocator(Locator):
+    """The demo's network: the ISP's own (127.0.0.1) or another office's (127.0.0.2)."""
+
+    def __init__(self, demo: DemoEnvironment) -> None:
+        self.demo = demo
+
+    def current(self) -> NetworkIdentity:
+        if self.demo.away:
+            return NetworkIdentity(AWAY_ADDRESS, "127.0.0.0/8", None, "another office (demo)")
+        return NetworkIdentity(HOME_ADDRESS, "127.0.0.0/8", None, "the ISP's own network (demo)")
 
 
 @dataclass
@@ -88,6 +101,10 @@ class DemoEnvironment:
             )
         )
         return cls(home, thread, isp, portal)
+
+    @property
+    def locator(self) -> Locator:
+        return DemoLocator(self)
 
     @property
     def network_label(self) -> str:

@@ -175,7 +175,9 @@ class TranscriptPane(Vertical):
         label = STATE_LABELS.get(self.state, self.state)
         if self.state == "sending" and self.progress is not None:
             label = f"sending {self.progress * 100:.0f}%"
-        state = self.query_one("#state", Static)
+        state = next(self.query("#state").results(Static), None)
+        if state is None:  # being unmounted
+            return
         state.set_class(self.state in GOOD_STATES, "-sent")
         state.set_class(self.state in BAD_STATES, "-failed")
         title = f"{self._title} — " if self._title else ""

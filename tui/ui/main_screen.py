@@ -1,0 +1,69 @@
+"""The main screen: profiles, the compose form and the live transcript, with their keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from tui.ui.widgets.compose_form import ComposeForm
+from tui.ui.widgets.profile_list import ProfileList
+from tui.ui.widgets.transcript_pane import TranscriptPane
+
+NARROW_WIDTH = 120
+SHORT_HEIGHT = 32
+
+
+class MainScreen(Screen[None]):
+    """Its keys work only here, not on the editor or history screens."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "app.send", "Send", id="send", priority=True),
+        Binding("escape", "app.cancel_send", "Cancel send", id="cancel-send"),
+        Binding("ctrl+t", "app.next_profile", "Switch profile", id="switch-profile", priority=True),
+        Binding("ctrl+r", "app.retry", "Take suggestion", id="retry", priority=True),
+        Binding("ctrl+n", "app.add_network", "Trust this network", id="add-network", priority=True),
+        Binding("ctrl+e", "app.edit_body", "Body in $EDITOR", id="edit-body", priority=True),
+        Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True),
+        Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
+        Binding("f3", "app.new_profile", "New profile", id="new-profile", priority=True),
+        Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
+        Binding("f5", "app.history", "History", id="history", priority=True),
+        Binding("f6", "app.mailbox", "Mailbox", id="demo-mailbox", priority=True),
+        Binding("f7", "app.toggle_network", "Switch network", id="demo-network", priority=True),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="banner")
+        with Horizontal(id="main"):
+            with Vertical(id="profiles-col"):
+                yield Static("Profiles", classes="col-title")
+                yield ProfileList(id="profiles")
+            with Vertical(id="compose-col"):
+                yield Static("Compose", classes="col-title")
+                yield ComposeForm(id="compose")
+            with Vertical(id="transcript-col"):
+                yield Static("Transcript", classes="col-title")
+                yield TranscriptPane(id="transcript")
+        yield Static(id="explanation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from tui.ui.app import MailtuiApp
+
+        app = self.app
+        assert isinstance(app, MailtuiApp)
+        app.start_main()
+
+    def on_resize(self, event: Resize) -> None:
+        from tui.ui.app import MailtuiApp
+
+        self.set_class(event.size.width < NARROW_WIDTH, "narrow")
+        self.set_class(event.size.height < SHORT_HEIGHT, "short")
+        app = self.app
+        if isinstance(app, MailtuiApp):
+            app.update_banner()

@@ -1,0 +1,214 @@
+"""The app's state: profiles, the network it is on, and the widgets of the main screen.
+
+`MailtuiApp` (app.py) adds sending, checking and the other screens on top of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import App
+from textual.screen import Screen
+
+from tui.core.network import Locator, NetworkIdentity
+from tui.core.network_history import FAILED, WORKED, NetworkHistory
+from tui.core.profiles import Profile, ProfileSet, delete_profile, load_profiles
+from tui.demo.environment import DemoEnvironment
+from tui.ui.widgets.compose_form import ComposeForm
+from tui.ui.widgets.profile_list import ProfileList, ProfileStatus
+from tui.ui.widgets.transcript_pane import TranscriptPane
+
+
+class Workspace(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mailtui"
+
+    def __init__(
+        self,
+        demo: DemoEnvironment | None = None,
+        profile_id: str | None = None,
+        locator: Locator | None = None,
+    ) -> None:
+        super().__init__()
+        self.demo = demo
+        self.locator = locator or (demo.locator if demo is not None else Locator())
+        self.network_history = NetworkHistory()
+        self.identity: NetworkIdentity | None = None
+        self.profile_set = ProfileSet((), ())
+        self.active_id: str | None = profile_id
+
+    # -- widgets of the main screen ------------------------------------------------------------
+
+    @property
+    def main(self) -> Screen[Any]:
+        """The main screen, which stays at the bottom of the stack."""
+        return self.screen_stack[0]
+
+    @property
+    def form(self) -> ComposeForm:
+        return self.main.query_one(ComposeForm)
+
+    @property
+    def pane(self) -> TranscriptPane:
+        return self.main.query_one("#transcript", TranscriptPane)
+
+    @property
+    def active_profile(self) -> Profile | None:
+        return self.profile_set.get(self.active_id) if self.active_id else None
+
+    def explain(self, text: str | None, error: bool = False) -> None:
+        """The plain-language line under the form: why a send failed, or what to do next."""
+        from textual.widgets import Static
+
+        label = self.main.query_one("#explanation", Static)
+        label.update(Text(text or ""))
+        label.set_class(bool(text), "-shown")
+        label.set_class(error, "-error")
+
+    # -- profiles ------------------------------------------------------------------------------
+
+    def reload_profiles(self) -> None:
+        """Read the profile files again and show them with how each did on this network."""
+        self.profile_set = load_profiles()
+        if self.active_profile is None and self.profile_set.profiles:
+            self.active_id = self.profile_set.profiles[0].id
+        self.refresh_profile_list()
+        self._follow_profile()
+
+    def refresh_profile_list(self) -> None:
+        self.main.query_one(ProfileList).show(
+            self.profile_set.profiles, self.profile_set.errors, self._statuses(), self.active_id
+        )
+
+    def _statuses(self) -> dict[str, ProfileStatus]:
+        """Per profile: worked here / failed here / not tried here, for the current network."""
+        if self.identity is None:
+            return {}
+        self.network_history = NetworkHistory()
+        marks = {WORKED: "ok", FAILED: "failed"}
+        statuses: dict[str, ProfileStatus] = {}
+        for profile in self.profile_set.profiles:
+            here = self.network_history.here(self.identity, profile.id)
+            statuses[profile.id] = ProfileStatus(marks.get(here.verdict or "", "none"), here.label)
+        return statuses
+
+    def _follow_profile(self) -> None:
+        profile = self.active_profile
+        if profile is None:
+            self.form.set_from("(no profile: F3 creates one)")
+            return
+        self.form.set_from(f"{profile.from_}   via {profile.name}")
+        self.title = f"mailtui — {profile.name}"
+
+    @on(ProfileList.Selected)
+    def _profile_selected(self, event: ProfileList.Selected) -> None:
+        if event.profile_id != self.active_id:
+            self.active_id = event.profile_id
+            self._follow_profile()
+
+    @on(ProfileList.BrokenSelected)
+    def _broken_selected(self, event: ProfileList.BrokenSelected) -> None:
+        from tui.ui.screens.profile_file import ProfileFileScreen
+
+        error = self.profile_set.error_for(event.profile_id)
+        if error is not None:
+            self.push_screen(ProfileFileScreen(error), lambda _saved: self.reload_profiles())
+
+    def select_profile(self, profile_id: str) -> None:
+        profile = self.profile_set.get(profile_id)
+        if profile is None:
+            return
+        self.active_id = profile_id
+        self.refresh_profile_list()
+        self._follow_profile()
+        self.notify(f"Sending with {profile.name}")
+
+    def action_next_profile(self) -> None:
+        ids = [p.id for p in self.profile_set.profiles]
+        if not ids:
+            return
+        index = ids.index(self.active_id) if self.active_id in ids else -1
+        self.select_profile(ids[(index + 1) % len(ids)])
+
+    def edit_profile(self, profile_id: str | None = None) -> None:
+        from tui.ui.screens.profile_editor import ProfileEditor
+
+        profile = self.profile_set.get(profile_id) if profile_id else self.active_profile
+        if profile is None:
+            self.action_new_profile()
+            return
+        self.push_screen(ProfileEditor(profile), self._after_edit)
+
+    def action_edit_profile(self) -> None:
+        self.edit_profile()
+
+    def action_new_profile(self) -> None:
+        from tui.ui.screens.profile_editor import ProfileEditor
+
+        self.push_screen(ProfileEditor(None, new_id=""), self._after_edit)
+
+    def action_duplicate_profile(self) -> None:
+        from tui.ui.screens.profile_editor import ProfileEditor
+
+        profile = self.active_profile
+        if profile is not None:
+            copy = replace(profile, name=f"{profile.name} (copy)")
+            self.push_screen(ProfileEditor(copy, new_id=f"{profile.id}-copy"), self._after_edit)
+
+    def _after_edit(self, saved: Profile | None) -> None:
+        if saved is not None:
+            self.active_id = saved.id
+        self.reload_profiles()
+
+    def action_delete_profile(self) -> None:
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        profile = self.active_profile
+        if profile is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                delete_profile(profile.id)
+                self.active_id = None
+                self.reload_profiles()
+                self.notify(f"Deleted profile {profile.id}")
+
+        self.push_screen(
+            ConfirmScreen(f"Delete profile {profile.name} ({profile.id})? Its file is removed."),
+            confirmed,
+        )
+
+    # -- the demo banner ------------------------------------------------------------------------
+
+    def update_banner(self) -> None:
+        from textual.widgets import Static
+
+        banner = self.main.query_one("#banner", Static)
+        if self.demo is None:
+            banner.display = False
+            return
+        demo = self.demo
+        if self.main.has_class("narrow"):
+            banner.update(
+                Text.assemble(
+                    ("DEMO ", "bold reverse"),
+                    " on ",
+                    (demo.network_label, "bold"),
+                    " · F7 network · F6 mailbox",
+                )
+            )
+            return
+        banner.update(
+            Text.assemble(
+                ("DEMO ", "bold reverse"),
+                f" ISP 127.0.0.1:{demo.isp.port} relays only for 127.0.0.1 · "
+                f"portal 127.0.0.1:{demo.portal.port} wants STARTTLS + login · "
+                "you are on ",
+                (demo.network_label, "bold"),
+                " · F7 switch network · F6 mailbox · your real profiles are untouched",
+            )
+        )
