@@ -302,3 +302,50 @@ async def test_attach_by_typed_path_and_remove(
         await pilot.press("delete")
         await pilot.pause()
         assert app.form.attachments == []
+
+
+async def test_network_change_suggests_what_worked_there(
+    home: Path, plain_server: RunningServer, portal_server: RunningServer, pki: Pki
+) -> None:
+    from tests.core.test_network import HOME, OFFICE, MovableLocator
+    from tui.core.network_history import NetworkHistory
+    from tui.core.results import AttemptResult, ExitCode, Outcome
+
+    isp_profile(home, plain_server)
+    portal_profile(home, portal_server, pki)
+    history = NetworkHistory()
+    history.record(OFFICE, "portal", AttemptResult(Outcome.SENT, ExitCode.OK, ""))
+    history.record(OFFICE, "isp", AttemptResult(Outcome.REFUSED, ExitCode.UNAVAILABLE, ""))
+    locator = MovableLocator(HOME)
+    app = MailtuiApp(profile_id="isp", locator=locator)
+    async with app.run_test(size=(160, 48)) as pilot:
+        listing = app.screen.query_one("#profiles")
+        assert "not tried here" in str(listing.get_option_at_index(0).prompt.renderables[2])  # type: ignore[attr-defined]
+        locator.identity = OFFICE  # carry the laptop to the office
+        app.watch_network()
+        await wait_for(pilot, lambda: "network changed" in screen_text(pilot, "#explanation"))
+        explanation = screen_text(pilot, "#explanation")
+        assert "10.20.0.0/16 via 10.20.0.1" in explanation
+        assert "Web Portal worked last time here" in explanation
+        rows = [str(listing.get_option_at_index(i).prompt.renderables[2]) for i in range(2)]  # type: ignore[attr-defined]
+        assert "failed here" in rows[0] and "worked here" in rows[1]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.active_id == "portal"
+        assert "jane@portal.example" in screen_text(pilot, "#from")
+
+
+async def test_success_offers_to_trust_the_network(home: Path, plain_server: RunningServer) -> None:
+    isp_profile(home, plain_server, networks=["10.9.9.0/24"])
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, NetworkWarningScreen))
+        await pilot.press("enter")  # no other profile, so the first button is "Send anyway"
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.pane.state == "sent"
+        assert "press ctrl+n to add it" in screen_text(pilot, "#explanation")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.0/8")
