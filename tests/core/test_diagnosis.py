@@ -64,7 +64,8 @@ RELAY_AND_FRIENDS = [
     (
         "Postfix",
         "RCPT",
-        "550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown in local recipient table",
+        "550 5.1.1 <bob@example.org>: Recipient address rejected: "
+        "User unknown in local recipient table",
         "recipient-unknown",
         69,
     ),

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.core import sending
 from tui.core.message import Draft, MessageInputError, compose, parse_address_list
-from tui.core.network import subnet_of
+from tui.core.network import outside_networks, subnet_of
 from tui.core.network_history import trust_warning
 from tui.core.profiles import Profile, save_profile
 from tui.core.results import AttemptResult, ExitCode, Outcome
@@ -130,6 +130,9 @@ class MailtuiApp(Workspace):
             return self.sending
         if action == "retry":
             return self.suggestion is not None
+        if action == "add_network":
+            profile = self.active_profile
+            return profile is not None and not profile.logs_in
         if action in ("mailbox", "toggle_network"):
             return self.demo is not None
         return True
@@ -262,7 +265,7 @@ class MailtuiApp(Workspace):
             return None
         local = self.locator.local_address(profile)
         network = subnet_of(local) if local else None
-        if network is None or network in profile.networks:
+        if network is None or (profile.networks and not outside_networks(profile, local)):
             return None
         return (
             f"Sent. {profile.name} worked from {network}: press ctrl+n to add it to its networks."
