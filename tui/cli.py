@@ -185,6 +185,7 @@ def _check(args: argparse.Namespace) -> int:
     profile, found, code = _find_profile(args.profile_id)
     if profile is None:
         return code
+    _warn_if_untrusted(profile, found)
     result = asyncio.run(
         sending.check(
             profile,
