@@ -24,6 +24,7 @@ class ScriptedServer:
     port: int = 0
     received: list[bytes] = field(default_factory=list)  # every line the client sent
     connections: int = 0
+    messages: int = 0  # complete messages received (end of DATA seen)
     _server: asyncio.AbstractServer | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -82,17 +83,33 @@ def _reply_lines(reply: str) -> bytes:
 
 
 def dialogue(
-    replies: dict[str, str] | None = None,
+    replies: dict[str, str | list[str]] | None = None,
     greeting: str = "220 mx.example.net ESMTP Postfix",
     extensions: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "8BITMIME"),
     tls_context: object | None = None,
 ) -> Behaviour:
     """A server that speaks ordinary SMTP but answers with the texts a test gives.
 
-    `replies` keys: MAIL, RCPT, "RCPT <addr>", DATA, DATA_END, AUTH. With `tls_context`
-    it offers STARTTLS (and, inside TLS, AUTH PLAIN LOGIN).
+    `replies` keys: MAIL, RCPT, "RCPT <addr>", DATA, DATA_END, AUTH; a list gives successive
+    answers, the last one repeating. DATA_END = "drop" closes the connection after the end
+    of the message without a reply; "stall" never answers. With `tls_context` it offers
+    STARTTLS (and, inside TLS, AUTH PLAIN LOGIN).
     """
-    script = replies or {}
+    used: dict[str, int] = {}
+
+    def reply_for(key: str, default: str) -> str:
+        value = (replies or {}).get(key, default)
+        if isinstance(value, str):
+            return value
+        index = used.get(key, 0)
+        used[key] = index + 1
+        return value[min(index, len(value) - 1)]
+
+    class Script:
+        def get(self, key: str, default: str) -> str:
+            return reply_for(key, default)
+
+    script = Script()
 
     async def behave(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: ScriptedServer
@@ -132,7 +149,11 @@ def dialogue(
                 writer.write(_reply_lines(script.get("MAIL", "250 2.1.0 Ok")))
             elif verb == "RCPT":
                 address = words[1][4:-1] if len(words) > 1 else ""
-                reply = script.get(f"RCPT {address}", script.get("RCPT", "250 2.1.5 Ok"))
+                reply = (
+                    script.get(f"RCPT {address}", "")
+                    if f"RCPT {address}" in (replies or {})
+                    else script.get("RCPT", "250 2.1.5 Ok")
+                )
                 writer.write(_reply_lines(reply))
             elif verb == "DATA":
                 reply = script.get("DATA", "354 End data with <CR><LF>.<CR><LF>")
@@ -141,9 +162,13 @@ def dialogue(
                 if reply.startswith("354"):
                     while (await reader.readline()) not in (b".\r\n", b""):
                         pass
-                    writer.write(
-                        _reply_lines(script.get("DATA_END", "250 2.0.0 Ok: queued as 4F2A1"))
-                    )
+                    server.messages += 1
+                    end = script.get("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
+                    if end == "drop":
+                        return
+                    if end == "stall":
+                        await asyncio.sleep(3600)
+                    writer.write(_reply_lines(end))
             elif verb == "RSET":
                 writer.write(b"250 2.0.0 Ok\r\n")
             elif verb == "QUIT":

@@ -8,11 +8,15 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles
 from tui.core.results import AttemptResult, ExitCode
 from tui.core.transcript import SessionEvent, TranscriptEvent
+
+if TYPE_CHECKING:
+    from tui.core.outbox import Outbox as OutboxT
+    from tui.core.outbox import OutboxEntry as OutboxEntryT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("profiles", help="list profiles and any errors in their files")
 
+    outbox = commands.add_parser("outbox", help="messages waiting to be sent: list, flush")
+    outbox.add_argument(
+        "action", nargs="?", default="list", choices=["list", "flush", "retry", "delete"]
+    )
+    outbox.add_argument("ids", nargs="*", metavar="ID", help="with retry or delete: which entries")
+    outbox.add_argument("--transcript", action="store_true", help="print the live transcript")
+
     history = commands.add_parser("history", help="recent attempts; N shows one transcript")
     history.add_argument("n", nargs="?", metavar="N", help="number in the list, or attempt id")
     return parser
@@ -66,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "send": _send,
         "check": _check,
         "profiles": _profiles,
+        "outbox": _outbox,
         "history": _history,
     }
     try:
@@ -157,6 +169,7 @@ def _send(args: argparse.Namespace) -> int:
             profiles=found.profiles,
             listener=_print_event if args.transcript else None,
             prompt=_prompt,
+            drafts_on_failure=True,
         )
     )
     return _report(result)
@@ -223,6 +236,88 @@ def _profiles(_args: argparse.Namespace) -> int:
     for error in found.errors:
         print(f"{error.profile_id:<16} ERROR {error}")
     return ExitCode.CONFIG if found.errors else 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from tui.core.outbox import Outbox
+
+    box = Outbox()
+    if args.action in ("retry", "delete"):
+        if not args.ids:
+            _say(f"outbox {args.action} needs the ids of the entries (see 'mailtui outbox list')")
+            return ExitCode.USAGE
+        for entry_id in args.ids:
+            entry = box.get(entry_id)
+            if entry is None:
+                _say(f"there is no outbox entry {entry_id}")
+                return ExitCode.USAGE
+            if args.action == "delete":
+                box.remove(entry.id)
+                print(f"Deleted {entry.id} ({entry.subject}).")
+            else:
+                box.release(entry)
+                print(f"{entry.id} will be sent by the next flush.")
+        return 0 if args.action == "delete" else _outbox_flush(box, args.transcript)
+    if args.action == "flush":
+        return _outbox_flush(box, args.transcript)
+    return _outbox_list(box)
+
+
+def _outbox_list(box: OutboxT) -> int:
+    entries = box.entries()
+    if not entries:
+        print("The outbox is empty.")
+        return 0
+    for entry in entries:
+        to = ", ".join(entry.recipients)
+        print(
+            f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} tries {entry.attempts}  "
+            f"{to}  {entry.subject}"
+        )
+        if entry.last_error:
+            print(f"    last error: {entry.last_error}")
+    return ExitCode.TEMPFAIL
+
+
+def _outbox_flush(box: OutboxT, transcript: bool) -> int:
+    from tui.core import sending
+
+    found = load_profiles()
+    waiting = [e for e in box.entries() if e.waiting]
+    by_profile: dict[str, list[OutboxEntryT]] = {}
+    for entry in waiting:
+        by_profile.setdefault(entry.profile_id, []).append(entry)
+    for profile_id, entries in by_profile.items():
+        profile = found.get(profile_id)
+        if profile is None:
+            _say(f"{len(entries)} queued message(s) need profile {profile_id}, which is missing")
+            continue
+        result = asyncio.run(
+            sending.flush(
+                profile,
+                entries,
+                profiles=found.profiles,
+                listener=_print_event if transcript else None,
+                prompt=_prompt,
+                outbox=box,
+            )
+        )
+        print(result.session.summary if len(entries) > 1 else result.messages[0][1].summary)
+    left = [e for e in box.entries() if e.waiting or e.state == "unknown"]
+    if left:
+        unknown = sum(1 for e in left if e.state == "unknown")
+        _say(
+            f"{len(left)} message(s) still in the outbox"
+            + (
+                f", {unknown} with an unknown outcome (see 'mailtui outbox list')"
+                if unknown
+                else ""
+            )
+        )
+        return ExitCode.TEMPFAIL
+    if not waiting:
+        print("Nothing to send: the outbox is empty.")
+    return 0
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -10,11 +10,12 @@ from pathlib import Path
 from tui.core.locations import ensure_private_dir
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes, sync: bool = True) -> None:
     """Write `data` to `path` atomically (temporary file, fsync, rename), mode 0600.
 
     The folder is created 0700 if missing. On any error the temporary file is
-    removed and the previous content of `path`, if any, is left untouched.
+    removed and the previous content of `path`, if any, is left untouched. Without
+    `sync` the rename is still atomic, but a power cut may lose the newest version.
     """
     ensure_private_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -23,13 +24,15 @@ def write_private(path: Path, data: bytes) -> None:
             os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    if sync:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

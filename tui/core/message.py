@@ -298,3 +298,42 @@ def build_message(composed: Composed, smtputf8: bool, eight_bit: bool = True) ->
 
 def envelope_address(mailbox: Mailbox, smtputf8: bool) -> str:
     return mailbox.addr_spec if smtputf8 else mailbox.ascii_addr_spec()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message ready for the wire: the envelope and the exact bytes to send.
+
+    This is what the outbox keeps, so a queued message goes out exactly as it was composed.
+    """
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    smtputf8: bool
+    message_id: str
+    subject: str = ""
+
+    def non_ascii_address(self) -> str:
+        return next(
+            (a for a in (self.sender, *self.recipients) if not a.rpartition("@")[0].isascii()),
+            self.sender,
+        )
+
+
+def prepare(composed: Composed) -> Prepared:
+    """Build the bytes once, before connecting: 7-bit clean unless an address needs SMTPUTF8.
+
+    Internationalised domains go out as punycode; a non-ASCII local part needs a server
+    with SMTPUTF8, which the session checks.
+    """
+    smtputf8 = composed.needs_smtputf8
+    data = build_message(composed, smtputf8=smtputf8, eight_bit=smtputf8).as_bytes()
+    return Prepared(
+        sender=envelope_address(composed.sender, smtputf8),
+        recipients=tuple(envelope_address(m, smtputf8) for m in composed.recipients),
+        data=data,
+        smtputf8=smtputf8,
+        message_id=composed.message_id,
+        subject=composed.subject,
+    )

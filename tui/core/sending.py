@@ -1,42 +1,46 @@
-"""Send a draft or check a profile: the one entry point the CLI and the app both call.
+"""Send a draft, flush the outbox, or check a profile: the entry points the CLI and the app call.
 
-It checks the input, obtains the password, runs the session with the transcript going to
-every listener and to disk, and turns what happened into an `AttemptResult` with exit code
-and plain-language explanation.
+Every message is kept in the outbox before its first connection, so it ends up sent (with a
+copy in `sent/`), still in the outbox (temporary failure, outcome unknown), or back with the
+person (the compose form, or `drafts/` from the command line). The transcript goes to every
+listener and to disk, the outcome is remembered against the network, and the result carries
+an exit code and a plain-language explanation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from tui.core.diagnosis import Failure, diagnose
+from tui.core import locations, maildir
+from tui.core.diagnosis import Failure
+from tui.core.drafts import Drafts
 from tui.core.history import AttemptRecorder, result_record
-from tui.core.message import Composed, Draft, MessageInputError, compose
+from tui.core.message import Draft, MessageInputError, Prepared, compose, prepare
 from tui.core.network import (
     DEFAULT_PROBE_PORTS,
     Locator,
+    NetworkIdentity,
     describe_probe,
     probe_ports,
     reported_client_address,
 )
 from tui.core.network_history import NetworkHistory
+from tui.core.outbox import QUEUED, Outbox, OutboxEntry
 from tui.core.profiles import Profile
 from tui.core.results import AttemptResult, ExitCode, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
 from tui.core.session import SessionReport, SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
+from tui.core.verdict import Context, early_failure, judge
 
-_OUTCOME_BY_EXIT = {
-    ExitCode.UNAVAILABLE: Outcome.REFUSED,
-    ExitCode.TEMPFAIL: Outcome.TEMPORARY,
-    ExitCode.NOPERM: Outcome.AUTH_FAILED,
-    ExitCode.IOERR: Outcome.TLS_FAILED,
-    ExitCode.CONFIG: Outcome.CONFIG,
-    ExitCode.DATAERR: Outcome.INPUT,
-}
+# Outcomes after which a message stays in the outbox for a later try.
+KEPT = {Outcome.TEMPORARY, Outcome.UNKNOWN}
+# A message the server refused for good leaves the outbox; a session that could not log in
+# or set up TLS says nothing about the queued messages themselves.
+_SESSION_PROBLEMS = {"auth", "tls", "starttls", "config", "connect", "greeting", "ehlo"}
 
 
 def fan_out(*listeners: Listener | None) -> Listener:
@@ -49,20 +53,31 @@ def fan_out(*listeners: Listener | None) -> Listener:
     return listen
 
 
-def _early_failure(
-    profile: Profile, profiles: Sequence[Profile], failure: Failure
-) -> AttemptResult:
-    diagnosis = diagnose(failure, profile, profiles)
-    outcome = _OUTCOME_BY_EXIT.get(diagnosis.exit_code, Outcome.CONFIG)
-    return AttemptResult(outcome, diagnosis.exit_code, diagnosis.explanation, diagnosis)
+@dataclass
+class Surroundings:
+    """What an attempt needs to know about the world around the profile."""
+
+    profiles: Sequence[Profile] = ()
+    locator: Locator | None = None
+    history: NetworkHistory | None = None
+    probe: Sequence[int] = DEFAULT_PROBE_PORTS
+    outbox: Outbox | None = None
 
 
-def _password(profile: Profile, password: str | None, prompt: Prompt | None) -> str | None:
-    if not profile.logs_in:
-        return None
-    if password is not None:
-        return password
-    return resolve_password(profile, prompt)
+@dataclass(frozen=True)
+class FlushResult:
+    """One flush: the session as a whole, and what happened to each queued message."""
+
+    session: AttemptResult
+    messages: tuple[tuple[OutboxEntry, AttemptResult], ...]
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for _entry, result in self.messages if result.exit_code == ExitCode.OK)
+
+    @property
+    def still_queued(self) -> int:
+        return sum(1 for _entry, result in self.messages if result.outcome in KEPT)
 
 
 async def send(
@@ -77,18 +92,104 @@ async def send(
     locator: Locator | None = None,
     history: NetworkHistory | None = None,
     probe: Sequence[int] = DEFAULT_PROBE_PORTS,
+    outbox: Outbox | None = None,
+    drafts_on_failure: bool = False,
 ) -> AttemptResult:
     """Send `draft` with `profile`; never raises for input, configuration or SMTP failures.
 
-    The outcome is remembered against the current network (`locator`, `history`); when the
-    server cannot be reached, the `probe` ports of the same host are tried and reported.
+    With `drafts_on_failure` (the command line), a message that cannot be sent for good is
+    saved to `drafts/`; the app keeps it in its form instead.
     """
+    where = Surroundings(profiles, locator, history, probe, outbox)
+    context = Context(profile, profiles)
+
+    def keep_draft(result: AttemptResult) -> AttemptResult:
+        if not drafts_on_failure:
+            return result
+        try:
+            draft_id = Drafts().save(draft, profile.id)
+        except OSError as exc:
+            return replace(
+                result, summary=f"{result.summary} Saving it to drafts failed too ({exc.strerror})."
+            )
+        return replace(
+            result, summary=f"{result.summary} The message was saved to drafts ({draft_id})."
+        )
+
     try:
         composed = compose(profile.from_, draft, message_id=message_id)
     except MessageInputError as exc:
-        return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
-    where = _Surroundings(profiles, locator or Locator(), history, probe)
-    return await _attempt(profile, composed, (), where, listener, password, prompt)
+        return keep_draft(
+            AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
+        )
+    problem = _before_connecting(profile, context)
+    if problem is not None:
+        return keep_draft(problem)
+    try:
+        secret = _password(profile, password, prompt)
+    except SecretError as exc:
+        return keep_draft(
+            early_failure(context, Failure("config", error="no-password", detail=f"{exc}."))
+        )
+    prepared = await asyncio.to_thread(prepare, composed)
+    box = outbox or Outbox()
+    try:
+        entry = await asyncio.to_thread(box.add, prepared, profile.id)
+    except OSError as exc:
+        return AttemptResult(
+            Outcome.CONFIG,
+            ExitCode.IOERR,
+            f"Not sent: the message could not be kept in the outbox at {box.folder} "
+            f"({exc.strerror}); free some space or fix the folder's permissions and try again.",
+        )
+    results = await _attempt(
+        profile, secret, where, listener, [(entry, prepared)], None, box, fresh=True
+    )
+    result = results[0][1]
+    return keep_draft(result) if _permanent(result) else result
+
+
+async def flush(
+    profile: Profile,
+    entries: Sequence[OutboxEntry],
+    *,
+    profiles: Sequence[Profile] = (),
+    listener: Listener | None = None,
+    password: str | None = None,
+    prompt: Prompt | None = None,
+    locator: Locator | None = None,
+    history: NetworkHistory | None = None,
+    outbox: Outbox | None = None,
+) -> FlushResult:
+    """Send queued messages of one profile over a single connection, RSET between them."""
+    box = outbox or Outbox()
+    if not entries:
+        nothing = AttemptResult(Outcome.SENT, ExitCode.OK, "Nothing to send.")
+        return FlushResult(nothing, ())
+    context = Context(profile, profiles)
+    problem = _before_connecting(profile, context)
+    if problem is None:
+        try:
+            secret = _password(profile, password, prompt)
+        except SecretError as exc:
+            problem = early_failure(
+                context, Failure("config", error="no-password", detail=f"{exc}.")
+            )
+    if problem is not None:
+        return FlushResult(problem, tuple((e, problem) for e in entries))
+    jobs: list[tuple[OutboxEntry, Prepared]] = []
+    for entry in entries:
+        claimed = await asyncio.to_thread(box.claim, entry)
+        jobs.append((claimed, await asyncio.to_thread(box.prepared, claimed)))
+    where = Surroundings(profiles, locator, history, (), box)
+    results = await _attempt(profile, secret, where, listener, jobs, None, box, fresh=False)
+    sent = sum(1 for _e, r in results if r.exit_code == ExitCode.OK)
+    kept = sum(1 for _e, r in results if r.outcome in KEPT)
+    summary = (
+        f"Flushed {len(results)} messages with {profile.name}: {sent} sent, {kept} still queued."
+    )
+    session = results[0][1] if len(results) == 1 else replace(results[0][1], summary=summary)
+    return FlushResult(session, tuple((e, r) for e, r in results if e is not None))
 
 
 async def check(
@@ -110,82 +211,108 @@ async def check(
         addresses = [parse_mailbox(r, "rcpt").ascii_addr_spec() for r in rcpts]
     except MessageInputError as exc:
         return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
-    where = _Surroundings(profiles, locator or Locator(), history, probe)
-    return await _attempt(profile, None, addresses, where, listener, password, prompt)
+    context = Context(profile, profiles)
+    problem = _before_connecting(profile, context)
+    if problem is not None:
+        return replace(problem, summary=f"will be refused: {problem.summary}")
+    try:
+        secret = _password(profile, password, prompt)
+    except SecretError as exc:
+        return early_failure(context, Failure("config", error="no-password", detail=f"{exc}."))
+    where = Surroundings(profiles, locator, history, probe, None)
+    results = await _attempt(profile, secret, where, listener, [], addresses, None, fresh=True)
+    return results[0][1]
 
 
-@dataclass
-class _Surroundings:
-    """What an attempt needs to know about the world around the profile."""
+def _before_connecting(profile: Profile, context: Context) -> AttemptResult | None:
+    if profile.logs_in and profile.security == "none":
+        return early_failure(context, Failure("config", error="plaintext-auth"))
+    return None
 
-    profiles: Sequence[Profile]
-    locator: Locator
-    history: NetworkHistory | None
-    probe: Sequence[int]
+
+def _password(profile: Profile, password: str | None, prompt: Prompt | None) -> str | None:
+    if not profile.logs_in:
+        return None
+    if password is not None:
+        return password
+    return resolve_password(profile, prompt)
+
+
+def _permanent(result: AttemptResult) -> bool:
+    return result.exit_code != ExitCode.OK and result.outcome not in KEPT | {Outcome.CANCELLED}
 
 
 async def _attempt(
     profile: Profile,
-    composed: Composed | None,
-    rcpts: Sequence[str],
-    where: _Surroundings,
+    secret: str | None,
+    where: Surroundings,
     listener: Listener | None,
-    password: str | None,
-    prompt: Prompt | None,
-) -> AttemptResult:
-    profiles = where.profiles
-    if profile.logs_in and profile.security == "none":
-        return _early_failure(profile, profiles, Failure("config", error="plaintext-auth"))
-    try:
-        secret = _password(profile, password, prompt)
-    except SecretError as exc:
-        return _early_failure(
-            profile, profiles, Failure("config", error="no-password", detail=f"{exc}.")
-        )
+    jobs: Sequence[tuple[OutboxEntry, Prepared]],
+    check_rcpt: Sequence[str] | None,
+    outbox: Outbox | None,
+    fresh: bool,
+) -> list[tuple[OutboxEntry | None, AttemptResult]]:
+    """One session: connect, send every job (or check), remember and file the outcomes."""
+    locator = where.locator or Locator()
     history = where.history if where.history is not None else NetworkHistory()
-    identity = await asyncio.to_thread(where.locator.current)
-    local_address = await asyncio.to_thread(where.locator.local_address, profile)
+    identity = await asyncio.to_thread(locator.current)
+    local_address = await asyncio.to_thread(locator.local_address, profile)
     recorder = AttemptRecorder()
     listen = fan_out(recorder, listener)
     session = SmtpSession(profile, secret, listen)
     started = datetime.now().astimezone()
+    check = check_rcpt is not None
+    prepared = [p for _entry, p in jobs]
 
-    def finish(report: SessionReport, note: str | None) -> AttemptResult:
+    def finish(
+        report: SessionReport, note: str | None
+    ) -> list[tuple[OutboxEntry | None, AttemptResult]]:
         client = reported_client_address(report.greeting, report.ehlo_text)
-        result = _result(
+        context = Context(
+            profile, where.profiles, history.score_for(identity), client or local_address, note
+        )
+        base = AttemptResult(
+            Outcome.SENT,
+            ExitCode.OK,
+            "",
+            timings=dict(report.timings),
+            attempt_id=recorder.attempt_id,
+            offers=dict(report.offers),
+            client_address=client,
+            tls=report.certificate.summary() if report.certificate else None,
+        )
+        results: list[tuple[OutboxEntry | None, AttemptResult]] = []
+        for index, message in enumerate(report.messages):
+            entry = jobs[index][0] if jobs else None
+            result = judge(
+                context,
+                report,
+                message,
+                report.outcome_of(index),
+                check,
+                replace(base, message_id=prepared[index].message_id if prepared else None),
+            )
+            if entry is not None and outbox is not None:
+                result = _file(outbox, entry, prepared[index], result, report.failure, fresh)
+            results.append((entry, result))
+        _record(
+            recorder,
+            started,
             profile,
-            profiles,
-            composed,
-            report,
-            recorder.attempt_id,
-            prefer=history.score_for(identity),
-            client_address=client or local_address,
-            note=note,
+            identity,
+            local_address,
+            client,
+            jobs,
+            check_rcpt,
+            results,
+            check,
         )
-        result = replace(result, client_address=client)
-        recorder.finish(
-            {
-                "time": started.isoformat(timespec="milliseconds"),
-                "kind": "check" if composed is None else "send",
-                "profile": profile.id,
-                "profile_name": profile.name,
-                "server": f"{profile.host}:{profile.effective_port}",
-                "envelope": _envelope(profile, composed, rcpts),
-                "subject": composed.subject if composed else "",
-                "network": {
-                    "key": identity.key,
-                    "description": identity.describe(),
-                    "local_address": local_address,
-                    "reported_address": client,
-                },
-                **result_record(result),
-            }
-        )
-        history.record(identity, profile.id, result)
-        return result
+        for _entry, result in results[:1]:
+            history.record(identity, profile.id, result)
+        return results
 
     try:
-        report = await session.run(composed, rcpts)
+        report = await session.run(prepared, check_rcpt)
     except asyncio.CancelledError:
         finish(session.report, None)
         raise
@@ -199,111 +326,95 @@ async def _attempt(
             source=profile.source_address,
         )
         note = describe_probe(profile.host, results)
-        listen(
-            make_event(
-                Mark.INFO,
-                "port probe: "
-                + ", ".join(f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()),
-            )
-        )
+        ports = ", ".join(f"{port} {'open' if ok else 'closed'}" for port, ok in results.items())
+        listen(make_event(Mark.INFO, f"port probe: {ports}"))
     return finish(report, note)
 
 
-def _envelope(
-    profile: Profile, composed: Composed | None, rcpts: Sequence[str]
-) -> dict[str, object]:
-    if composed is None:
-        return {"from": profile.from_, "to": list(rcpts)}
-    return {
-        "from": composed.sender.addr_spec,
-        "to": [m.addr_spec for m in composed.recipients],
-    }
-
-
-def _result(
-    profile: Profile,
-    profiles: Sequence[Profile],
-    composed: Composed | None,
-    report: SessionReport,
-    attempt_id: str,
-    prefer: Callable[[Profile], float] | None = None,
-    client_address: str | None = None,
-    note: str | None = None,
+def _file(
+    outbox: Outbox,
+    entry: OutboxEntry,
+    prepared: Prepared,
+    result: AttemptResult,
+    session_failure: Failure | None,
+    fresh: bool,
 ) -> AttemptResult:
-    base = AttemptResult(
-        Outcome.SENT,
-        ExitCode.OK,
-        "",
-        recipients=tuple(report.recipients),
-        timings=dict(report.timings),
-        message_id=composed.message_id if composed else None,
-        attempt_id=attempt_id,
-        offers=dict(report.offers),
-        size=report.size,
-        tls=report.certificate.summary() if report.certificate else None,
-    )
-    refused = [r for r in report.recipients if not r.accepted]
-    failure = report.failure
-    if failure is not None and failure.error == "cancelled":
-        return replace(
-            base,
-            outcome=Outcome.CANCELLED,
-            exit_code=ExitCode.TEMPFAIL,
-            summary="Cancelled; the message was not sent.",
-        )
-    if failure is not None:
-        diagnosis = diagnose(failure, profile, profiles, prefer, client_address)
-        if note:
-            diagnosis = replace(diagnosis, explanation=f"{diagnosis.explanation} {note}")
-        outcome = _OUTCOME_BY_EXIT.get(diagnosis.exit_code, Outcome.REFUSED)
-        if diagnosis.kind == "unknown-outcome":
-            outcome = Outcome.UNKNOWN
-        summary = diagnosis.explanation
-        if composed is None:
-            verdict = (
-                "cannot tell" if diagnosis.exit_code == ExitCode.TEMPFAIL else "will be refused"
+    """Put the message where its outcome says: sent/, still the outbox, or back to the person."""
+    if result.exit_code == ExitCode.OK or result.outcome is Outcome.PARTIAL:
+        try:
+            maildir.deliver(locations.sent_dir(), prepared.data)
+        except OSError as exc:
+            result = replace(
+                result,
+                summary=f"{result.summary} (Writing its copy to sent/ failed: {exc.strerror}.)",
             )
-            summary = f"{verdict}: {summary}"
-        return replace(
-            base,
-            outcome=outcome,
-            exit_code=diagnosis.exit_code,
-            summary=summary,
-            diagnosis=diagnosis,
-        )
-    if refused:
-        first = refused[0]
-        diagnosis = diagnose(
-            Failure("rcpt", code=first.code, text=first.text, recipient=first.address),
-            profile,
-            profiles,
-            prefer,
-            client_address,
-        )
-        names = ", ".join(f"{r.address} ({r.code} {_first_line(r.text)})" for r in refused)
-        accepted = ", ".join(r.address for r in report.recipients if r.accepted)
-        if composed is None:
-            summary = f"will be refused for {names}. {diagnosis.explanation}"
+        outbox.remove(entry.id)
+        return result
+    if result.outcome is Outcome.CANCELLED:
+        if fresh:
+            outbox.remove(entry.id)
         else:
-            summary = (
-                f"Partly sent: accepted for {accepted}, but refused for {names}. "
-                f"{diagnosis.explanation}"
+            outbox.update(entry, state=QUEUED, pid=None)
+        return result
+    unknown = result.outcome is Outcome.UNKNOWN
+    session_problem = session_failure is not None and session_failure.stage in _SESSION_PROBLEMS
+    if result.outcome in KEPT or (not fresh and session_problem):
+        outbox.failed(entry, result.summary, unknown, result.attempt_id)
+        if unknown:
+            tail = (
+                " It stays in the outbox marked 'outcome unknown' and is not resent "
+                "automatically: check with the recipient, then retry or delete it."
             )
-        return replace(
-            base,
-            outcome=Outcome.PARTIAL if composed else Outcome.REFUSED,
-            exit_code=ExitCode.UNAVAILABLE,
-            summary=summary,
-            diagnosis=diagnosis,
-        )
-    if composed is None:
-        summary = f"will work: {profile.host} accepted the sender and recipients."
-        return replace(base, outcome=Outcome.WOULD_WORK, summary=summary)
-    to = ", ".join(r.address for r in report.recipients)
-    total = report.timings.get("total", 0.0)
-    summary = f"Sent to {to} with {profile.name} ({profile.host}) in {total:.0f} ms."
-    return replace(base, summary=summary)
+        else:
+            tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
+        return replace(result, summary=result.summary + tail)
+    outbox.remove(entry.id)
+    return result
 
 
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
+def _record(
+    recorder: AttemptRecorder,
+    started: datetime,
+    profile: Profile,
+    identity: NetworkIdentity,
+    local_address: str | None,
+    client: str | None,
+    jobs: Sequence[tuple[OutboxEntry, Prepared]],
+    check_rcpt: Sequence[str] | None,
+    results: list[tuple[OutboxEntry | None, AttemptResult]],
+    check: bool,
+) -> None:
+    first = results[0][1] if results else None
+    if check:
+        envelope = {"from": profile.from_, "to": list(check_rcpt or ())}
+    else:
+        envelope = {
+            "from": jobs[0][1].sender if jobs else profile.from_,
+            "to": [r for _entry, p in jobs for r in p.recipients],
+        }
+    record = result_record(first) if first else {}
+    if len(results) > 1:
+        record["messages"] = [
+            {"message_id": r.message_id, "outcome": r.outcome.value, "summary": r.summary}
+            for _entry, r in results
+        ]
+    recorder.finish(
+        {
+            "time": started.isoformat(timespec="milliseconds"),
+            "kind": "check" if check else ("flush" if len(jobs) > 1 else "send"),
+            "profile": profile.id,
+            "profile_name": profile.name,
+            "server": f"{profile.host}:{profile.effective_port}",
+            "envelope": envelope,
+            "subject": jobs[0][1].subject
+            if len(jobs) == 1
+            else (f"{len(jobs)} messages" if jobs else ""),
+            "network": {
+                "key": identity.key,
+                "description": identity.describe(),
+                "local_address": local_address,
+                "reported_address": client,
+            },
+            **record,
+        }
+    )

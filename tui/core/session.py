@@ -15,7 +15,7 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import Default
 
 from tui.core.diagnosis import Failure
-from tui.core.message import Composed, build_message, envelope_address
+from tui.core.message import Prepared
 from tui.core.profiles import Profile
 from tui.core.results import RecipientResult
 from tui.core.tls import (
@@ -53,18 +53,45 @@ class Stop(Exception):
 
 
 @dataclass
-class SessionReport:
-    """What the session saw: per-recipient replies, timings, the server's offers."""
+class MessageReport:
+    """What happened to one message of the session (or to the envelope of a check)."""
 
     recipients: list[RecipientResult] = field(default_factory=list)
+    failure: Failure | None = None
+    accepted: bool = False  # the server accepted the message data
+    size: int | None = None
+
+    @property
+    def attempted(self) -> bool:
+        return self.accepted or self.failure is not None or bool(self.recipients)
+
+
+@dataclass
+class SessionReport:
+    """What the session saw: per-message results, timings, the server's offers.
+
+    `failure` is set when the session itself broke (connection, TLS, login, a dropped
+    connection mid-batch); messages after that point were not attempted.
+    """
+
+    messages: list[MessageReport] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     offers: dict[str, str] = field(default_factory=dict)
     certificate: CertificateInfo | None = None
     failure: Failure | None = None
-    data_accepted: bool = False
-    size: int | None = None
     greeting: str = ""
     ehlo_text: str = ""
+
+    def outcome_of(self, index: int) -> Failure | None:
+        """The failure that decided message `index`: its own, or the session's."""
+        message = self.messages[index]
+        if message.accepted:
+            return None
+        return message.failure or self.failure
+
+
+# Failures after which the connection cannot carry another message.
+_BREAKING_ERRORS = {"timeout", "disconnected", "unknown-outcome", "protocol", "cancelled"}
 
 
 def secret_forms(username: str | None, password: str | None) -> list[str]:
@@ -206,13 +233,16 @@ class SmtpSession:
 
     async def run(
         self,
-        composed: Composed | None,
-        check_rcpt: Iterable[str] = (),
+        messages: Sequence[Prepared] = (),
+        check_rcpt: Iterable[str] | None = None,
     ) -> SessionReport:
-        """Send `composed`, or with None run a check (MAIL/RCPT then RSET, no DATA)."""
+        """Send `messages` over one connection (RSET between them), or, with `check_rcpt`,
+        run a check: MAIL and RCPT, then RSET, no DATA."""
+        check = check_rcpt is not None
+        self.report.messages = [MessageReport() for _ in range(1 if check else len(messages))]
         started = time.perf_counter()
         try:
-            await self._run(composed, list(check_rcpt))
+            await self._run(messages, None if check_rcpt is None else list(check_rcpt))
         except Stop as stop:
             self.report.failure = stop.failure
             self._close()
@@ -231,7 +261,7 @@ class SmtpSession:
         if self._smtp is not None:
             self._smtp.close()
 
-    async def _run(self, composed: Composed | None, check_rcpt: list[str]) -> None:
+    async def _run(self, messages: Sequence[Prepared], check_rcpt: list[str] | None) -> None:
         profile = self.profile
         if profile.logs_in and profile.security == "none":
             raise Stop(Failure("config", error="plaintext-auth"))
@@ -244,10 +274,18 @@ class SmtpSession:
         if profile.logs_in:
             await self._authenticate(smtp)
 
-        if composed is None:
-            await self._check_envelope(smtp, check_rcpt)
-        else:
-            await self._send(smtp, composed)
+        if check_rcpt is not None:
+            await self._check_envelope(smtp, self.report.messages[0], check_rcpt)
+        for index, prepared in enumerate(messages):
+            current = self.report.messages[index]
+            if index:
+                await self._reset(smtp)
+            try:
+                await self._send(smtp, prepared, current)
+            except Stop as stop:
+                current.failure = stop.failure
+                if stop.failure.error in _BREAKING_ERRORS:
+                    raise
         await self._quit(smtp)
 
     async def _connect(self) -> TracingSMTP:
@@ -495,7 +533,13 @@ class SmtpSession:
         self._timed("auth", started)
 
     async def _envelope(
-        self, smtp: TracingSMTP, sender: str, rcpts: list[str], size: int | None, smtputf8: bool
+        self,
+        smtp: TracingSMTP,
+        current: MessageReport,
+        sender: str,
+        rcpts: Sequence[str],
+        size: int | None,
+        smtputf8: bool,
     ) -> list[str]:
         """MAIL FROM and RCPT TO; returns the accepted recipients, raising if none is."""
         started = time.perf_counter()
@@ -518,52 +562,42 @@ class SmtpSession:
                 smtp, "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode())
             )
             last = RecipientResult(rcpt, reply.code, reply.message)
-            self.report.recipients.append(last)
+            current.recipients.append(last)
             if reply.code in (250, 251):
                 accepted.append(rcpt)
         self._timed("envelope", started)
         if not accepted:
             assert last is not None
-            refused = self._worst_refusal()
+            refused = max(current.recipients, key=lambda r: r.code)  # permanent over temporary
             await self._reset(smtp)
             raise Stop(
                 Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
             )
         return accepted
 
-    def _worst_refusal(self) -> RecipientResult:
-        """The refusal that explains the most: a permanent one over a temporary one."""
-        refused = [r for r in self.report.recipients if not r.accepted]
-        return max(refused, key=lambda r: r.code)
-
     async def _reset(self, smtp: TracingSMTP) -> None:
         with contextlib.suppress(aiosmtplib.SMTPException):
             await smtp.execute_command(b"RSET")
 
-    async def _check_envelope(self, smtp: TracingSMTP, rcpts: list[str]) -> None:
+    async def _check_envelope(
+        self, smtp: TracingSMTP, current: MessageReport, rcpts: list[str]
+    ) -> None:
         from tui.core.message import parse_mailbox
 
         sender = parse_mailbox(self.profile.from_, "from").ascii_addr_spec()
-        await self._envelope(smtp, sender, rcpts or [sender], None, False)
+        await self._envelope(smtp, current, sender, rcpts or [sender], None, False)
         await self._reset(smtp)
 
-    async def _send(self, smtp: TracingSMTP, composed: Composed) -> None:
-        smtputf8 = composed.needs_smtputf8 and smtp.supports_extension("smtputf8")
-        if composed.needs_smtputf8 and not smtputf8:
-            # Raises AddressError naming the address; the caller turns that into exit 65.
-            for mailbox in (composed.sender, *composed.recipients):
-                try:
-                    mailbox.ascii_addr_spec()
-                except ValueError as exc:
-                    reason = getattr(exc, "reason", str(exc))
-                    self.emit(Mark.ERROR, reason)
-                    raise Stop(Failure("mail", error="input", detail=reason)) from None
-        self.state("preparing")
-        eight_bit = smtp.supports_extension("8bitmime")
-        data = await asyncio.to_thread(
-            lambda: build_message(composed, smtputf8, eight_bit).as_bytes()
-        )
-        self.report.size = len(data)
+    async def _send(self, smtp: TracingSMTP, prepared: Prepared, current: MessageReport) -> None:
+        if prepared.smtputf8 and not smtp.supports_extension("smtputf8"):
+            reason = (
+                f"{prepared.non_ascii_address()} has non-ASCII characters before the @ and the "
+                "server does not support SMTPUTF8; use an ASCII address"
+            )
+            self.emit(Mark.ERROR, reason)
+            raise Stop(Failure("mail", error="input", detail=reason))
+        data = prepared.data
+        current.size = len(data)
         limit = smtp.esmtp_extensions.get("size", "")
         if limit.isdigit() and int(limit) and len(data) > int(limit):
             self.emit(
@@ -576,10 +610,11 @@ class SmtpSession:
                     text=f"5.3.4 message size exceeds the server's limit of {limit} bytes",
                 )
             )
-        sender = envelope_address(composed.sender, smtputf8)
-        rcpts = [envelope_address(m, smtputf8) for m in composed.recipients]
-        await self._envelope(smtp, sender, rcpts, len(data), smtputf8)
+        await self._envelope(
+            smtp, current, prepared.sender, prepared.recipients, len(data), prepared.smtputf8
+        )
         await self._data(smtp, data)
+        current.accepted = True
 
     async def _data(self, smtp: TracingSMTP, data: bytes) -> None:
         from tui.core.transcript import human_size
@@ -625,7 +660,6 @@ class SmtpSession:
         self.server_reply(final, smtp.in_tls)
         if final.code != 250:
             raise Stop(Failure("data", code=final.code, text=final.message))
-        self.report.data_accepted = True
         self.state("sent", 1.0)
 
     async def _quit(self, smtp: TracingSMTP) -> None:

@@ -214,8 +214,8 @@ class RunningServer:
         return self.sink.messages
 
 
-async def start_server(spec: ServerSpec, host: str = "127.0.0.1") -> RunningServer:
-    """Listen on a free loopback port in the running event loop."""
+async def start_server(spec: ServerSpec, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Listen on loopback (a free port unless `port` is given) in the running event loop."""
     sink = MailSink(spec)
     kwargs: dict[str, Any] = {
         "hostname": spec.hostname,
@@ -236,8 +236,9 @@ async def start_server(spec: ServerSpec, host: str = "127.0.0.1") -> RunningServ
     server = await loop.create_server(
         lambda: _CountingSMTP(sink, loop=loop, **kwargs),
         host=host,
-        port=0,
+        port=port,
         ssl=spec.tls_context if spec.security == "tls" else None,
+        reuse_address=True,
     )
     port = server.sockets[0].getsockname()[1]
     return RunningServer(spec, sink, host, port, server)
@@ -262,15 +263,31 @@ class ServerThread:
     def call(self, coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run_coroutine_threadsafe(coro_factory(), self.loop).result(timeout=30)
 
-    def start(self, spec: ServerSpec, host: str = "127.0.0.1") -> RunningServer:
-        running = self.call(lambda: start_server(spec, host))
+    def start(self, spec: ServerSpec, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+        running = self.call(lambda: start_server(spec, host, port))
         self._servers.append(running)
         return running
+
+    def stop(self, running: RunningServer) -> None:
+        """Stop one server: its port refuses connections until it is started again."""
+
+        async def shutdown() -> None:
+            running.server.close()
+            await running.server.wait_closed()
+
+        self.call(shutdown)
+        self._servers.remove(running)
 
     def close(self) -> None:
         async def shutdown() -> None:
             for running in self._servers:
                 running.server.close()
+            # Connections still being served (a client that stalls, a test server that
+            # never answers) end here, not when the loop is gone.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         if self._thread.is_alive():
             self.call(shutdown)

@@ -1,0 +1,77 @@
+"""Maildir folders (`tmp/`, `new/`, `cur/`) that mutt or any Maildir reader can open.
+
+A message is written to `tmp/`, flushed to disk, then renamed into `new/`, so a reader or a
+crash never sees half a message. Files are 0600, folders 0700.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tui.core.locations import ensure_private_dir
+
+_counter = itertools.count()
+
+
+def ensure_maildir(folder: Path) -> Path:
+    for sub in ("tmp", "new", "cur"):
+        ensure_private_dir(folder / sub)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def unique_name() -> str:
+    """A Maildir file name: time, process and counter, host (with '/' and ':' escaped)."""
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    now = time.time()
+    return f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{next(_counter)}.{host}"
+
+
+def deliver(folder: Path, data: bytes, name: str | None = None, sync: bool = True) -> Path:
+    """Write `data` as a new message in the Maildir `folder`; returns its path in `new/`.
+
+    With an existing `name`, the message in `new/` is replaced atomically. On any error the
+    temporary file is removed and whatever was there before stays as it was.
+    """
+    ensure_maildir(folder)
+    name = name or unique_name()
+    tmp = folder / "tmp" / name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        final = folder / "new" / name
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def messages(folder: Path) -> Iterator[Path]:
+    """Every message in `new/` and `cur/`, oldest name first."""
+    found: list[Path] = []
+    for sub in ("new", "cur"):
+        directory = folder / sub
+        if directory.is_dir():
+            found.extend(
+                p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")
+            )
+    yield from sorted(found, key=lambda p: p.name)
+
+
+def base_name(path: Path) -> str:
+    """The unique part of a Maildir file name (without the ':2,FLAGS' info)."""
+    return path.name.split(":", 1)[0]
+
+
+def find(folder: Path, name: str) -> Path | None:
+    return next((p for p in messages(folder) if base_name(p) == name), None)
