@@ -30,7 +30,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mailtui",
-        description="Send mail through the right SMTP server and see exactly what happened.",
+        description="Send mail through the right SMTP server and see exactly what happened. "
+        "With no command, mailtui opens the app.",
+        epilog="Exit codes follow sysexits: 0 sent, 64 usage, 65 bad message input, 69 refused "
+        "by the server, 75 temporary failure (kept in the outbox), 77 login failed, 78 bad "
+        "profile, 74 TLS or I/O failure.",
     )
     parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
     parser.add_argument("--profile", metavar="ID", help="start with this profile selected")
@@ -38,12 +42,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     send = commands.add_parser("send", help="send one message without the interface")
     send.add_argument("--profile", required=True, metavar="ID", dest="send_profile")
-    send.add_argument("--to", action="append", default=[], metavar="ADDR")
-    send.add_argument("--cc", action="append", default=[], metavar="ADDR")
-    send.add_argument("--bcc", action="append", default=[], metavar="ADDR")
-    send.add_argument("--subject", required=True, metavar="TEXT")
+    each = "repeat it, or separate addresses with commas"
+    send.add_argument(
+        "--to", action="append", default=[], metavar="ADDR", help=f"recipient; {each}"
+    )
+    send.add_argument("--cc", action="append", default=[], metavar="ADDR", help=f"copy; {each}")
+    send.add_argument(
+        "--bcc",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help=f"blind copy (in no header); {each}",
+    )
+    send.add_argument("--subject", required=True, metavar="TEXT", help="the subject line")
     send.add_argument("--body-file", metavar="FILE", type=Path, help="default: standard input")
-    send.add_argument("--attach", action="append", default=[], metavar="FILE", type=Path)
+    send.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        type=Path,
+        help="a file to attach; repeat for more",
+    )
     send.add_argument(
         "--transcript", action="store_true", help="print the live transcript to stderr"
     )
@@ -68,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is not None and (args.demo or args.profile):
+        parser.error("--demo and --profile go with the app (mailtui with no command)")
     if args.command is None:
         from tui.ui.app import run_app  # only the app needs Textual
 

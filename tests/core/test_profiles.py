@@ -40,16 +40,17 @@ def test_unknown_key_suggests_the_nearest(home: Path) -> None:
 @pytest.mark.parametrize(
     ("keys", "key", "words"),
     [
-        ({**BASE, "port": "25"}, "port", "wrong type"),
+        ({**BASE, "port": "25"}, "port", "whole number from 1 to 65535, not text"),
         ({**BASE, "port": 70000}, "port", "1 to 65535"),
         ({**BASE, "security": "ssl"}, "security", "one of none, starttls, tls"),
         ({**BASE, "auth": "plian", "username": "j"}, "auth", 'did you mean "plain"'),
-        ({**BASE, "auth": "plain"}, "username", "required"),
+        ({**BASE, "security": "tls", "auth": "plain"}, "username", "required"),
         ({k: v for k, v in BASE.items() if k != "host"}, "host", "missing"),
         ({**BASE, "from": "jane"}, "from", "no @domain"),
         ({**BASE, "networks": ["10.0.0.0/33"]}, "networks", "not a network"),
         ({**BASE, "tls_fingerprint": "sha256:12"}, "tls_fingerprint", "SHA-256"),
-        ({**BASE, "timeout": True}, "timeout", "wrong type"),
+        ({**BASE, "timeout": True}, "timeout", "number of seconds, not true/false"),
+        ({**BASE, "auth": "plain", "username": "j"}, "security", "never sends a password"),
         ({**BASE, "host": "bad host\nname"}, "host", "control character"),
     ],
 )

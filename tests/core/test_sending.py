@@ -23,7 +23,7 @@ from tests.conftest import (
 )
 from tui.core import sending
 from tui.core.message import Draft
-from tui.core.profiles import load_profile, load_profiles
+from tui.core.profiles import ProfileError, load_profile, load_profiles
 from tui.core.results import ExitCode, Outcome
 from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
@@ -389,7 +389,23 @@ async def test_credentials_never_sent_over_plain_connection(
         username=USER,
         password=PASSWORD,
     )
-    result = await sending.send(load_profile(path), DRAFT)
+    with pytest.raises(ProfileError, match="never sends a password over an unencrypted"):
+        load_profile(path)
+    # Even a profile built in code, past the file check, is refused before connecting.
+    from tui.core.profiles import Profile
+
+    careless = Profile(
+        id="careless",
+        name="Careless",
+        from_="jane@isp.example",
+        host=server.host,
+        port=server.port,
+        security="none",
+        auth="plain",
+        username=USER,
+        password=PASSWORD,
+    )
+    result = await sending.send(careless, DRAFT)
     assert result.exit_code == ExitCode.CONFIG == 78
     assert "without encryption" in result.summary
     assert server.sink.connections == 0

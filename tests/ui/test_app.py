@@ -345,7 +345,18 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         await pilot.press("enter")  # no other profile, so the first button is "Send anyway"
         await wait_for(pilot, lambda: not app.sending)
         assert app.pane.state == "sent"
-        assert "press ctrl+n to add it" in screen_text(pilot, "#explanation")
+        explanation = screen_text(pilot, "#explanation")
+        # Loopback is a /8: only this address is offered, never the whole subnet.
+        assert "worked from 127.0.0.1/32: press ctrl+n to add it" in explanation
         await pilot.press("ctrl+n")
         await pilot.pause()
-    assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.0/8")
+        assert "Add it to the networks" in str(app.screen.query(Label)[0].render())
+        await pilot.press("enter")  # the dialog starts on Cancel: nothing changes
+        await pilot.pause()
+        assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24",)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert app.trust_offer is None
+    assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.1/32")

@@ -108,6 +108,18 @@ def subnet_of(address: str) -> str | None:
     return None
 
 
+def trusted_network_for(address: str) -> str:
+    """The network to add to a profile that just worked from `address`: its LAN (a /24 or
+    smaller subnet), or the address alone when the subnet is wider (loopback, a big LAN)."""
+    subnet = subnet_of(address)
+    if subnet is not None:
+        network = ipaddress.ip_network(subnet)
+        if network.prefixlen >= (24 if network.version == 4 else 64):
+            return subnet
+    ip = ipaddress.ip_address(address)
+    return f"{ip}/{32 if ip.version == 4 else 128}"
+
+
 def default_route() -> tuple[str | None, str | None]:
     """(interface, gateway) of the IPv4 default route, from /proc/net/route where there is one."""
     try:

@@ -44,9 +44,9 @@ class ProfileHere:
     @property
     def label(self) -> str:
         if self.verdict == WORKED:
-            return f"worked here {self.time[11:16]}"
+            return "worked here"
         if self.verdict == FAILED:
-            return f"failed here {self.time[11:16]}"
+            return "failed here"
         return "not tried here"
 
 

@@ -67,7 +67,7 @@ class Profile:
 
     @property
     def auth_label(self) -> str:
-        return "trusted network" if self.auth == "none" else f"login ({self.auth})"
+        return "by network" if self.auth == "none" else f"login ({self.auth})"
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,11 @@ HOSTNAME_RE = re.compile(
 )
 
 
+def _kind(value: Any) -> str:
+    kinds = {bool: "true/false", str: "text", int: "a number", float: "a number", list: "a list"}
+    return kinds.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
+
+
 def normalise_fingerprint(value: str) -> str:
     """Accept `sha256:abcd…` with or without colons and return `sha256:AB:CD:…`."""
     body = value.strip()
@@ -175,9 +180,7 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     for key, value in data.items():
         attr, types, description = _KEYS[key]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise fail(
-                key, f"has the wrong type ({type(value).__name__}); it must be {description}"
-            )
+            raise fail(key, f"must be {description}, not {_kind(value)}")
         if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise fail(key, "contains a control character (such as a line break); remove it")
         values[attr] = value
@@ -197,6 +200,12 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     port = values.get("port")
     if port is not None and not 1 <= port <= 65535:
         raise fail("port", "must be a whole number from 1 to 65535")
+    if values["auth"] != "none" and values["security"] == "none":
+        raise fail(
+            "security",
+            f'must be "starttls" or "tls" with auth = "{values["auth"]}": mailtui never sends a '
+            "password over an unencrypted connection",
+        )
     if values["auth"] != "none" and not values.get("username"):
         raise fail("username", f'is required with auth = "{values["auth"]}"')
     if "timeout" in values:

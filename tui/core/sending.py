@@ -106,15 +106,15 @@ async def send(
     def keep_draft(result: AttemptResult) -> AttemptResult:
         if not drafts_on_failure:
             return result
+        drafts = Drafts()
         try:
-            draft_id = Drafts().save(draft, profile.id)
+            draft_id = drafts.save(draft, profile.id)
         except OSError as exc:
             return replace(
                 result, summary=f"{result.summary} Saving it to drafts failed too ({exc.strerror})."
             )
-        return replace(
-            result, summary=f"{result.summary} The message was saved to drafts ({draft_id})."
-        )
+        where = maildir.find(drafts.folder, draft_id) or drafts.folder
+        return replace(result, summary=f"{result.summary} The message was saved to drafts: {where}")
 
     try:
         composed = compose(profile.from_, draft, message_id=message_id)

@@ -312,10 +312,8 @@ class SmtpSession:
         self._timed("connect", started)
         context = None
         if tls_ready is not None:
-            started = time.perf_counter()
             try:
                 context = await tls_ready
-                self._timed("tls", started)
             except TlsConfigError as exc:
                 sock.close()
                 self.emit(Mark.ERROR, str(exc))

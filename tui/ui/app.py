@@ -19,14 +19,16 @@ from textual.worker import Worker, WorkerState
 
 from tui.core import sending
 from tui.core.message import Draft, MessageInputError, compose, parse_address_list
-from tui.core.network import outside_networks, subnet_of
+from tui.core.network import outside_networks, trusted_network_for
 from tui.core.network_history import trust_warning
 from tui.core.profiles import Profile, save_profile
 from tui.core.results import AttemptResult, ExitCode, Outcome
 from tui.core.secrets import SecretError, resolve_password
+from tui.core.sending import KEPT
 from tui.demo.environment import DemoEnvironment
 from tui.ui.commands import ProfileCommands, main_commands
 from tui.ui.main_screen import MainScreen
+from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
 from tui.ui.workspace import Workspace
 
 NETWORK_CHECK_SECONDS = 5.0
@@ -53,6 +55,8 @@ class MailtuiApp(Workspace):
         self.suggestion: Suggestion | None = None
         self._failed_message_id: str | None = None
         self._send_worker: Worker[None] | None = None
+        self.keeper = Safekeeping(self)
+        self.trust_offer: tuple[str, str] | None = None  # (profile id, network) after a success
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -66,6 +70,72 @@ class MailtuiApp(Workspace):
         self.update_banner()
         self.main.query_one("#to").focus()
         self.set_interval(NETWORK_CHECK_SECONDS, self.watch_network)
+        self.set_interval(AUTOSAVE_SECONDS, self.keeper.autosave)
+        self.set_interval(RETRY_CHECK_SECONDS, self.retry_outbox)
+        self.update_outbox_status()
+        self._offer_restore()
+
+    def _offer_restore(self) -> None:
+        leftovers = self.keeper.leftover_drafts()
+        if not leftovers:
+            return
+        from tui.ui.screens.restore import RestoreScreen
+
+        saved = leftovers[-1]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "restore":
+                self.form.load(saved.draft)
+                if saved.profile_id and self.profile_set.get(saved.profile_id):
+                    self.select_profile(saved.profile_id)
+                self.keeper.adopt(saved)
+                self.notify("The message you were writing is back.")
+            elif choice == "discard":
+                self.keeper.drafts.remove(saved.id)
+
+        self.push_screen(RestoreScreen(saved, len(leftovers) - 1), chosen)
+
+    async def action_quit(self) -> None:
+        self.keeper.autosave()
+        self.exit()
+
+    # -- the outbox ----------------------------------------------------------------------------
+
+    def update_outbox_status(self) -> None:
+        from textual.widgets import Static
+
+        waiting, unknown = self.keeper.counts()
+        label = self.main.query_one("#outbox-status", Static)
+        if not waiting and not unknown:
+            label.update("Outbox: empty")
+            label.set_class(False, "-busy")
+            return
+        parts = [f"{waiting} waiting"] if waiting else []
+        if unknown:
+            parts.append(f"{unknown} outcome unknown")
+        label.update(f"Outbox: {', '.join(parts)} (F8)")
+        label.set_class(True, "-busy")
+
+    def retry_outbox(self) -> None:
+        """Send what is due in the outbox, unless a send is under way."""
+        if not self.sending:
+            self.run_worker(self._retry_outbox(), group="outbox", exclusive=True)
+
+    async def _retry_outbox(self) -> None:
+        sent = await self.keeper.retry_due()
+        if sent:
+            self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
+            self.reload_profiles()
+        self.update_outbox_status()
+
+    def retry_outbox_now(self) -> None:
+        self.keeper.release_all()
+        self.retry_outbox()
+
+    def action_outbox(self) -> None:
+        from tui.ui.screens.outbox import OutboxScreen
+
+        self.push_screen(OutboxScreen(), lambda _result: self.update_outbox_status())
 
     # -- where am I ----------------------------------------------------------------------------
 
@@ -95,26 +165,39 @@ class MailtuiApp(Workspace):
         else:
             text = f"The network changed: you are now on {identity.describe()}."
         self.explain(text)
-        self.notify(text, title="Network changed")
         self.refresh_bindings()
+        self.keeper.release_all()  # a new network may let queued messages out
+        self.retry_outbox()
         return True
 
     def action_add_network(self) -> None:
-        """Trust the current network for the active profile (its `networks` key)."""
-        profile = self.active_profile
-        if profile is None:
+        """After a success by network trust: add this network to the profile, after asking."""
+        offer = self.trust_offer
+        profile = self.profile_set.get(offer[0]) if offer else None
+        if offer is None or profile is None:
             return
-        address = self.locator.local_address(profile)
-        if address is None:
-            self.notify("No local address found for this profile's server.", severity="error")
-            return
-        network = subnet_of(address) or f"{address}/32"
-        if network in profile.networks:
-            self.notify(f"{network} is already among {profile.name}'s networks.")
-            return
-        save_profile(replace(profile, networks=(*profile.networks, network), path=None))
-        self.reload_profiles()
-        self.notify(f"{profile.name} now lists {network} as a network where it works.")
+        network = offer[1]
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            self.trust_offer = None
+            save_profile(replace(profile, networks=(*profile.networks, network), path=None))
+            self.reload_profiles()
+            self.explain(None)
+            self.refresh_bindings()
+            self.notify(f"{profile.name} now lists {network} as a network where it works.")
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{profile.name} just worked from {network}. Add it to the networks where this "
+                "profile is trusted, so mailtui stops warning here?",
+                yes="Add network",
+                variant="primary",
+            ),
+            confirmed,
+        )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -131,8 +214,7 @@ class MailtuiApp(Workspace):
         if action == "retry":
             return self.suggestion is not None
         if action == "add_network":
-            profile = self.active_profile
-            return profile is not None and not profile.logs_in
+            return self.trust_offer is not None
         if action in ("mailbox", "toggle_network"):
             return self.demo is not None
         return True
@@ -166,12 +248,15 @@ class MailtuiApp(Workspace):
             self.action_send()
         self.refresh_bindings()
 
-    async def _password(self, profile: Profile) -> str | None:
+    async def password_for(self, profile: Profile, ask: bool = True) -> str | None:
+        """The profile's secret from its sources, else (with `ask`) a masked prompt."""
         if not profile.logs_in:
             return None
         try:
             return await asyncio.to_thread(resolve_password, profile)
         except SecretError:
+            if not ask:
+                return None
             from tui.ui.screens.password import PasswordScreen
 
             return await self.push_screen_wait(PasswordScreen(profile))
@@ -209,7 +294,7 @@ class MailtuiApp(Workspace):
                 return
             profile = chosen
             pane.begin(f"send with {profile.name}")
-            password = await self._password(profile)
+            password = await self.password_for(profile)
             if profile.logs_in and password is None:
                 pane.state = "cancelled"
                 self.explain("Not sent: no password was given. The message is still here.")
@@ -238,10 +323,18 @@ class MailtuiApp(Workspace):
         self.suggestion = None
         if result.outcome is Outcome.SENT:
             self._failed_message_id = None
+            self.keeper.sent()
             self.form.clear()
             self.form.query_one("#to").focus()
             self.notify(result.summary, title="Sent")
             self.explain(self._trust_hint(profile))
+        elif result.outcome in KEPT:
+            # The outbox has it now: the form is free for the next message.
+            self._failed_message_id = None
+            self.keeper.sent()
+            self.form.clear()
+            self.explain(result.summary, error=True)
+            self.notify("Kept in the outbox (F8).", title="Not sent yet", severity="warning")
         else:
             self._failed_message_id = result.message_id
             hint = ""
@@ -256,17 +349,20 @@ class MailtuiApp(Workspace):
                 )
                 hint = " Press ctrl+r to retry with it."
             self.explain(result.summary + hint, error=True)
+        self.update_outbox_status()
         self.reload_profiles()
         self.refresh_bindings()
 
     def _trust_hint(self, profile: Profile) -> str | None:
         """After a success by network trust from a network the profile does not list."""
-        if profile.logs_in or self.identity is None:
+        self.trust_offer = None
+        if profile.logs_in:
             return None
         local = self.locator.local_address(profile)
-        network = subnet_of(local) if local else None
-        if network is None or (profile.networks and not outside_networks(profile, local)):
+        if local is None or (profile.networks and not outside_networks(profile, local)):
             return None
+        network = trusted_network_for(local)
+        self.trust_offer = (profile.id, network)
         return (
             f"Sent. {profile.name} worked from {network}: press ctrl+n to add it to its networks."
         )
@@ -291,7 +387,7 @@ class MailtuiApp(Workspace):
         pane = self.pane
         pane.begin(f"check {profile.name}")
         self.explain(None)
-        password = await self._password(profile)
+        password = await self.password_for(profile)
         if profile.logs_in and password is None:
             pane.state = "cancelled"
             return
@@ -312,7 +408,7 @@ class MailtuiApp(Workspace):
             history=self.network_history,
         )
         self.last_result = result
-        pane.finish(result)
+        pane.finish(result, check=True)
         self.explain(
             f"Check of {profile.name}: {result.summary}", error=result.exit_code != ExitCode.OK
         )

@@ -47,7 +47,6 @@ def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
     """Every action of the main screen, so that each is reachable from the palette."""
     commands: list[tuple[str, str, Callable[[], object]]] = [
         ("Send message", "Send with the active profile (ctrl+s)", app.action_send),
-        ("Cancel send", "Stop the send in progress (escape)", app.action_cancel_send),
         ("Switch profile", "Make the next profile active (ctrl+t)", app.action_next_profile),
         ("New profile", "Create a sending profile (F3)", app.action_new_profile),
         ("Edit profile", "Edit the active profile (F2)", app.action_edit_profile),
@@ -62,12 +61,9 @@ def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
             "Pre-flight the active profile without sending (F4)",
             app.action_check_profile,
         ),
-        (
-            "Add current network to profile",
-            "Trust this network for the active profile from now on (ctrl+n)",
-            app.action_add_network,
-        ),
         ("History", "Every send attempt and its transcript (F5)", app.action_history),
+        ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", app.action_outbox),
+        ("Retry the outbox now", "Send every queued message now", app.retry_outbox_now),
         ("Attach file", "Add an attachment (ctrl+f)", app.action_attach),
         (
             "Remove attachment",
@@ -76,6 +72,18 @@ def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
         ),
         ("Edit body in $EDITOR", "Suspend and edit the body (ctrl+e)", app.action_edit_body),
     ]
+    if app.sending:
+        commands.append(
+            ("Cancel send", "Stop the send in progress (escape)", app.action_cancel_send)
+        )
+    if app.trust_offer is not None:
+        commands.append(
+            (
+                f"Trust {app.trust_offer[1]} for profile {app.trust_offer[0]}",
+                "It just worked from this network: add it to the profile's networks (ctrl+n)",
+                app.action_add_network,
+            )
+        )
     if app.suggestion is not None:
         commands.append(
             (app.suggestion.title, app.suggestion.reason + " (ctrl+r)", app.action_retry)

@@ -24,16 +24,19 @@ class MainScreen(Screen[None]):
         Binding("ctrl+s", "app.send", "Send", id="send", priority=True),
         Binding("escape", "app.cancel_send", "Cancel send", id="cancel-send"),
         Binding("ctrl+t", "app.next_profile", "Switch profile", id="switch-profile", priority=True),
-        Binding("ctrl+r", "app.retry", "Take suggestion", id="retry", priority=True),
-        Binding("ctrl+n", "app.add_network", "Trust this network", id="add-network", priority=True),
-        Binding("ctrl+e", "app.edit_body", "Body in $EDITOR", id="edit-body", priority=True),
-        Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True),
+        Binding("ctrl+r", "app.retry", "Retry with suggested", id="retry", priority=True),
+        Binding("ctrl+n", "app.add_network", "Trust network", id="add-network", priority=True),
+        # Shown in the form itself ("ctrl+e opens $EDITOR", "ctrl+f to attach").
+        Binding("ctrl+e", "app.edit_body", "$EDITOR", id="edit-body", priority=True, show=False),
+        Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True, show=False),
         Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
         Binding("f3", "app.new_profile", "New profile", id="new-profile", priority=True),
         Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
         Binding("f5", "app.history", "History", id="history", priority=True),
         Binding("f6", "app.mailbox", "Mailbox", id="demo-mailbox", priority=True),
         Binding("f7", "app.toggle_network", "Switch network", id="demo-network", priority=True),
+        Binding("f8", "app.outbox", "Outbox", id="outbox", priority=True),
+        Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True),
     ]
 
     def compose(self) -> ComposeResult:
@@ -43,6 +46,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="profiles-col"):
                 yield Static("Profiles", classes="col-title")
                 yield ProfileList(id="profiles")
+                yield Static("Outbox: empty", id="outbox-status")
             with Vertical(id="compose-col"):
                 yield Static("Compose", classes="col-title")
                 yield ComposeForm(id="compose")

@@ -100,7 +100,7 @@ class Workspace(App[int]):
         if profile is None:
             self.form.set_from("(no profile: F3 creates one)")
             return
-        self.form.set_from(f"{profile.from_}   via {profile.name}")
+        self.form.set_from(profile.from_)
         self.title = f"mailtui — {profile.name}"
 
     @on(ProfileList.Selected)
@@ -124,7 +124,6 @@ class Workspace(App[int]):
         self.active_id = profile_id
         self.refresh_profile_list()
         self._follow_profile()
-        self.notify(f"Sending with {profile.name}")
 
     def action_next_profile(self) -> None:
         ids = [p.id for p in self.profile_set.profiles]
@@ -205,10 +204,9 @@ class Workspace(App[int]):
         banner.update(
             Text.assemble(
                 ("DEMO ", "bold reverse"),
-                f" ISP 127.0.0.1:{demo.isp.port} relays only for 127.0.0.1 · "
-                f"portal 127.0.0.1:{demo.portal.port} wants STARTTLS + login · "
-                "you are on ",
+                f" ISP :{demo.isp.port} relays for 127.0.0.1 only · "
+                f"portal :{demo.portal.port} needs STARTTLS + login · you are on ",
                 (demo.network_label, "bold"),
-                " · F7 switch network · F6 mailbox · your real profiles are untouched",
+                " · F7 move · F6 mailbox",
             )
         )

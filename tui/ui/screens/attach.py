@@ -23,7 +23,7 @@ class AttachScreen(ModalScreen[Path | None]):
         with Vertical(classes="dialog wide"):
             yield Label("Attach a file: choose it below, or type its path and press Enter")
             yield Input(placeholder=str(self.start / "file.pdf"), id="attach-path")
-            yield Label("", id="attach-error", classes="ferror -shown")
+            yield Label("", id="attach-error", classes="attach-error")
             yield DirectoryTree(self.start, id="attach-tree")
 
     @on(DirectoryTree.FileSelected)
@@ -33,10 +33,13 @@ class AttachScreen(ModalScreen[Path | None]):
     @on(Input.Submitted, "#attach-path")
     def _typed(self, event: Input.Submitted) -> None:
         path = Path(event.value).expanduser()
-        if path.is_file():
-            self.dismiss(path)
+        error = self.query_one("#attach-error", Label)
+        if path.is_dir():
+            error.update(f"{path} is a folder: choose a file in it")
+        elif not path.is_file():
+            error.update(f"{path} does not exist")
         else:
-            self.query_one("#attach-error", Label).update(f"{path} is not a readable file")
+            self.dismiss(path)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -13,16 +13,17 @@ from textual.widgets import Button, Label
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "no", "Cancel", id="confirm.cancel")]
 
-    def __init__(self, question: str, yes: str = "Delete") -> None:
+    def __init__(self, question: str, yes: str = "Delete", variant: str = "error") -> None:
         super().__init__()
         self.question = question
         self.yes = yes
+        self.variant = variant
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
             with Horizontal(classes="buttons"):
-                yield Button(self.yes, id="yes", variant="error")
+                yield Button(self.yes, id="yes", variant=self.variant)  # type: ignore[arg-type]
                 yield Button("Cancel", id="no")
 
     def on_mount(self) -> None:

@@ -16,9 +16,11 @@ OUTCOME_STYLES = {"sent": "green", "would-work": "green", "partial": "yellow", "
 
 
 class HistoryScreen(Screen[None]):
+    AUTO_FOCUS = "#history-table"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="history.back"),
         Binding("ctrl+f", "focus_filter", "Filter", id="history.filter"),
+        Binding("enter", "open", "Open transcript", id="history.open"),
     ]
 
     def __init__(self) -> None:
@@ -66,6 +68,15 @@ class HistoryScreen(Screen[None]):
     @on(Input.Changed, "#history-filter")
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
+
+    @on(Input.Submitted, "#history-filter")
+    def _to_results(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.action_select_cursor()
 
     def action_focus_filter(self) -> None:
         self.query_one("#history-filter", Input).focus()

@@ -15,6 +15,7 @@ from tui.demo.environment import DemoEnvironment
 
 
 class MailboxScreen(Screen[None]):
+    AUTO_FOCUS = "#mailbox-table"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="mailbox.back")]
 
     def __init__(self, demo: DemoEnvironment) -> None:

@@ -35,18 +35,18 @@ from tui.ui.widgets.transcript_pane import TranscriptPane
 
 TEXT_FIELDS: list[tuple[str, str, str]] = [
     # (key, label, placeholder)
-    ("name", "Name", "Home ISP"),
-    ("from", "From", "Jane Doe <jane@isp.example>"),
-    ("host", "Server", "smtp.isp.example"),
+    ("name", "Name", "e.g. Home ISP"),
+    ("from", "From", "e.g. Jane Doe <jane@isp.example>"),
+    ("host", "Server", "e.g. smtp.isp.example"),
     ("port", "Port", ""),
-    ("username", "Username", "jane"),
-    ("password_command", "Password cmd", "pass show isp (optional)"),
-    ("ca_file", "CA file", "/path/to/ca.pem (optional)"),
-    ("tls_fingerprint", "Pin", "sha256:AB:CD:… (optional)"),
-    ("networks", "Networks", "192.168.1.0/24, 10.0.0.0/8 (optional)"),
-    ("source_address", "Source addr", "192.168.1.7 (optional)"),
-    ("helo", "EHLO name", "laptop.example (optional)"),
-    ("timeout", "Timeout (s)", "30"),
+    ("username", "Username", "e.g. jane"),
+    ("password_command", "Password cmd", "optional, e.g. pass show isp"),
+    ("ca_file", "CA file", "optional, e.g. /path/to/ca.pem"),
+    ("tls_fingerprint", "Pin", "optional, e.g. sha256:AB:CD:…"),
+    ("networks", "Networks", "optional, e.g. 192.168.1.0/24, 10.0.0.0/8"),
+    ("source_address", "Source addr", "optional, e.g. 192.168.1.7"),
+    ("helo", "EHLO name", "optional, e.g. laptop.example"),
+    ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command")
 SELECTS: dict[str, list[tuple[str, str]]] = {
@@ -93,7 +93,7 @@ class ProfileEditor(Screen[Profile | None]):
                     yield Input(
                         self.profile_id,
                         id="f-id",
-                        placeholder="home-isp (the file name)",
+                        placeholder="e.g. home-isp (the file name)",
                         disabled=bool(self.original and not self.new_id),
                     )
                 yield Static(classes="ferror", id="e-id")
@@ -163,28 +163,36 @@ class ProfileEditor(Screen[Profile | None]):
             error.update("")
             error.remove_class("-shown")
 
-    def check_fields(self) -> None:
-        """Validation as typed: each filled-in field on its own, required ones only on save."""
+    def check_fields(self, required: bool = False) -> bool:
+        """Each filled-in field checked on its own (as typed); with `required`, also the
+        required ones left empty (on save). Shows every problem; True when there is none."""
         self._clear_errors()
+        found = False
         raw = self._raw()
         choices = {k: raw[k] for k in ("security", "auth")}
         profile_id = self.query_one("#f-id", Input).value.strip()
-        if profile_id and not PROFILE_ID_RE.match(profile_id):
+        if (profile_id or required) and not PROFILE_ID_RE.match(profile_id):
             self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
+            found = True
         for key, value in raw.items():
-            if key in ("provider", "security", "auth", "password"):
+            if key in ("provider", "auth", "password"):
                 continue
             problem = check_field(key, value, choices)
             if problem:
                 self._show(key, problem)
+                found = True
+        if required:
+            for key in ("name", "from", "host"):
+                if key not in raw:
+                    self._show(key, "is required")
+                    found = True
+        return not found
 
     def validate(self) -> Profile | None:
-        """The profile the form describes, or None with the error shown beside its field."""
-        self._clear_errors()
-        profile_id = self.query_one("#f-id", Input).value.strip()
-        if not PROFILE_ID_RE.match(profile_id):
-            self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
+        """The profile the form describes, or None with every problem shown beside its field."""
+        if not self.check_fields(required=True):
             return None
+        profile_id = self.query_one("#f-id", Input).value.strip()
         if self.original is None or self.new_id:
             existing = load_profiles()
             if existing.get(profile_id) or existing.error_for(profile_id):
@@ -268,5 +276,5 @@ class ProfileEditor(Screen[Profile | None]):
                     pane.state = "cancelled"
                     return
         result = await sending.check(profile, (), listener=pane.handle, password=password)
-        pane.finish(result)
+        pane.finish(result, check=True)
         pane.log_widget.write(Text(f"verdict: {result.summary}", style="bold"))

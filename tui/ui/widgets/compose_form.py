@@ -43,15 +43,15 @@ class ComposeForm(Vertical):
     ComposeForm .row > Input {
         width: 1fr; height: 1; border: none; padding: 0 1; background: $boost;
     }
-    ComposeForm .row > Input:focus { background: $primary 20%; }
+    ComposeForm .row > Input:focus { background: $accent 35%; }
     ComposeForm .row > Input.-bad { background: $error 25%; }
-    ComposeForm .field-error { color: $error; height: auto; padding-left: 9; display: none; }
+    ComposeForm .field-error { color: $error; height: auto; padding-left: 10; display: none; }
     ComposeForm .field-error.-shown { display: block; }
     ComposeForm #from { width: 1fr; }
     ComposeForm TextArea {
-        height: 1fr; min-height: 3; border: none; padding: 0 1; background: $boost;
+        height: 1fr; min-height: 3; border: round $panel-lighten-2; padding: 0 1;
     }
-    ComposeForm TextArea:focus { background: $primary 10%; }
+    ComposeForm TextArea:focus { border: round $accent; }
     ComposeForm #body-title { height: 1; color: $text-muted; margin-top: 1; }
     ComposeForm #attachments { height: auto; max-height: 4; border: none; padding: 0; }
     ComposeForm #attach-title { height: 1; color: $text-muted; }

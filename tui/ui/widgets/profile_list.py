@@ -52,7 +52,7 @@ class ProfileList(OptionList):
             colour = {"ok": "green", "failed": "red"}.get(status.mark, "dim")
             symbol = {"ok": "✓", "failed": "✗"}.get(status.mark, "·")
             how = "login" if profile.logs_in else "by network"
-            kind = "ISP" if profile.provider == "isp" else "portal"
+            kind = "ISP" if profile.provider == "isp" else "portal"  # short: fits 80 columns
             prompt = Group(
                 Text(profile.name, style="bold"),
                 Text(f"  {kind} · {how}", style="italic"),

@@ -40,7 +40,9 @@ STATE_LABELS = {
     "sent": "sent",
     "failed": "failed",
     "cancelled": "cancelled",
-    "would-work": "check: will work",
+    "would-work": "will work",
+    "check-refused": "will be refused",
+    "check-unknown": "cannot tell",
     "partial": "partly sent",
     "refused": "failed: refused",
     "temporary": "failed for now",
@@ -53,6 +55,7 @@ STATE_LABELS = {
 GOOD_STATES = ("sent", "would-work")
 BAD_STATES = (
     "failed",
+    "check-refused",
     "partial",
     "refused",
     "temporary",
@@ -78,10 +81,10 @@ def styled_line(line: str) -> Text:
 
 
 class PhaseBar(Widget):
-    """Proportional segments for connect, TLS, AUTH, DATA…, each labelled with milliseconds."""
+    """Proportional segments for connect, TLS, AUTH, DATA…, and a legend with milliseconds."""
 
     DEFAULT_CSS = """
-    PhaseBar { height: 1; }
+    PhaseBar { height: 2; }
     """
 
     timings: reactive[dict[str, float]] = reactive(dict, layout=False)
@@ -92,15 +95,23 @@ class PhaseBar(Widget):
         if not phases or total <= 0:
             return Text("phases: —", style="dim")
         width = max(self.size.width, 10)
-        text = Text()
+        bar = Text()
         used = 0
         for index, (name, ms) in enumerate(phases):
-            cells = width - used if index == len(phases) - 1 else max(1, round(width * ms / total))
+            last = index == len(phases) - 1
+            cells = width - used if last else max(1, round(width * ms / total))
             cells = max(0, min(cells, width - used))
             used += cells
-            label = f" {name} {ms:.0f}ms"[:cells].ljust(cells)
-            text.append(label, style=f"white on {PHASE_COLOURS.get(name, '#555555')}")
-        return text
+            label = f" {name}" if len(name) + 1 <= cells else ""
+            colour = PHASE_COLOURS.get(name, "#555555")
+            bar.append(label.ljust(cells)[:cells], style=f"white on {colour}")
+        legend = Text()
+        for name, ms in phases:
+            legend.append("■ ", style=PHASE_COLOURS.get(name, "#555555"))
+            legend.append(f"{name} {ms:.0f} ms  ")
+        legend.append(f"total {total:.0f} ms", style="bold")
+        legend.truncate(width, overflow="ellipsis")
+        return Text("\n").join([bar, legend])
 
 
 class TranscriptPane(Vertical):
@@ -128,7 +139,9 @@ class TranscriptPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="state")
         yield PhaseBar()
-        yield RichLog(max_lines=self._max_lines, markup=False, highlight=False, wrap=True)
+        yield RichLog(
+            max_lines=self._max_lines, markup=False, highlight=False, wrap=True, min_width=20
+        )
 
     def on_mount(self) -> None:
         self._refresh_state()
@@ -159,9 +172,12 @@ class TranscriptPane(Vertical):
         for line in lines:
             log.write(styled_line(line))
 
-    def finish(self, result: AttemptResult) -> None:
+    def finish(self, result: AttemptResult, check: bool = False) -> None:
         self.query_one(PhaseBar).timings = dict(result.timings)
-        self.state = result.outcome.value
+        state = result.outcome.value
+        if check and state != "would-work":
+            state = "check-unknown" if result.summary.startswith("cannot tell") else "check-refused"
+        self.state = state
 
     def watch_state(self) -> None:
         self._refresh_state()

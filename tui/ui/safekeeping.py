@@ -1,0 +1,119 @@
+"""Keeping the person's messages safe while the app runs: draft autosave, restore after a
+crash, and the outbox retried with backoff (and at once after a network change)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from tui.core import sending
+from tui.core.drafts import Drafts, SavedDraft
+from tui.core.message import Draft
+from tui.core.outbox import UNKNOWN, Outbox, OutboxEntry
+
+if TYPE_CHECKING:
+    from tui.ui.app import MailtuiApp
+
+AUTOSAVE_SECONDS = 3.0
+RETRY_CHECK_SECONDS = 15.0
+
+
+class Safekeeping:
+    def __init__(self, app: MailtuiApp) -> None:
+        self.app = app
+        self.drafts = Drafts()
+        self.outbox = Outbox()
+        self.draft_id: str | None = None  # this session's autosaved draft
+        self._saved: Draft | None = None
+        self._warned = False
+
+    # -- drafts -------------------------------------------------------------------------------
+
+    def leftover_drafts(self) -> list[SavedDraft]:
+        """Drafts autosaved by an earlier run that did not end cleanly."""
+        return [d for d in self.drafts.list() if d.autosave and d.id != self.draft_id]
+
+    def adopt(self, saved: SavedDraft) -> None:
+        """Continue with a restored draft: later autosaves replace it, a send removes it."""
+        self.draft_id = saved.id
+        self._saved = saved.draft
+
+    def autosave(self) -> None:
+        """Save the form if it changed since the last save; an empty form leaves no draft."""
+        form = self.app.form
+        draft = form.draft()
+        if draft == self._saved:
+            return
+        try:
+            if form.is_empty:
+                if self.draft_id is not None:
+                    self.drafts.remove(self.draft_id)
+                    self.draft_id = None
+            else:
+                self.draft_id = self.drafts.save(
+                    draft, self.app.active_id, name=self.draft_id, autosave=True
+                )
+            self._saved = draft
+            self._warned = False
+        except OSError as exc:
+            if not self._warned:  # say it once, keep trying
+                self._warned = True
+                self.app.notify(
+                    f"Could not save the draft ({exc.strerror}); the message is still in the "
+                    "form, but free some space or fix the drafts folder.",
+                    severity="error",
+                    timeout=10,
+                )
+
+    def sent(self) -> None:
+        """The server accepted the message: its draft is no longer needed."""
+        if self.draft_id is not None:
+            self.drafts.remove(self.draft_id)
+        self.draft_id = None
+        self._saved = None
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """(waiting, unknown) entries in the outbox."""
+        entries = self.outbox.entries()
+        return sum(1 for e in entries if e.waiting), sum(1 for e in entries if e.state == UNKNOWN)
+
+    def due(self, now: float | None = None) -> dict[str, list[OutboxEntry]]:
+        grouped: dict[str, list[OutboxEntry]] = defaultdict(list)
+        for entry in self.outbox.entries():
+            if entry.due(time.time() if now is None else now):
+                grouped[entry.profile_id].append(entry)
+        return grouped
+
+    def release_all(self) -> None:
+        """After a network change, or on request: retry every queued message now."""
+        for entry in self.outbox.entries():
+            if entry.waiting:
+                self.outbox.release(entry)
+
+    async def retry_due(self) -> int:
+        """Flush what is due, one connection per profile; returns how many were sent."""
+        app = self.app
+        sent = 0
+        for profile_id, entries in self.due().items():
+            profile = app.profile_set.get(profile_id)
+            if profile is None or app.sending:
+                continue
+            password = await app.password_for(profile, ask=False)
+            if profile.logs_in and password is None:
+                continue
+            result = await sending.flush(
+                profile,
+                entries,
+                profiles=app.profile_set.profiles,
+                password=password,
+                locator=app.locator,
+                history=app.network_history,
+                outbox=self.outbox,
+            )
+            sent += result.sent
+            await asyncio.sleep(0)
+        return sent

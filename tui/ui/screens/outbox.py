@@ -1,0 +1,182 @@
+"""The outbox: what waits to be sent, why, and what the person can do about each message."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.core import locations
+from tui.core.files import write_private
+from tui.core.message import Draft
+from tui.core.outbox import Outbox, OutboxEntry
+
+STATE_STYLES = {
+    "queued": "yellow",
+    "interrupted": "yellow",
+    "unknown": "bold red",
+    "sending": "cyan",
+}
+
+
+def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
+    """A queued message back as a draft, its attachments saved to a private folder."""
+    message = message_from_bytes(outbox.data(entry), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    body_part = message.get_body(preferencelist=("plain",))
+    body = body_part.get_content() if body_part is not None else ""
+    folder = locations.data_dir() / "attachments" / entry.id
+    attachments: list[Path] = []
+    for part in message.iter_attachments():
+        name = Path(part.get_filename() or f"attachment-{len(attachments) + 1}").name
+        path = folder / name
+        payload = part.get_payload(decode=True)
+        write_private(path, payload if isinstance(payload, bytes) else b"")
+        attachments.append(path)
+    shown = {a.lower() for field in ("To", "Cc") for a in str(message.get(field, "")).split(",")}
+    bcc = tuple(r for r in entry.recipients if not any(r.lower() in s for s in shown))
+    return Draft(
+        to=(str(message.get("To", "")),) if message.get("To") else (),
+        cc=(str(message.get("Cc", "")),) if message.get("Cc") else (),
+        bcc=(", ".join(bcc),) if bcc else (),
+        subject=str(message.get("Subject", "")),
+        body=str(body).replace("\r\n", "\n"),
+        attachments=tuple(attachments),
+    )
+
+
+class OutboxScreen(Screen[None]):
+    AUTO_FOCUS = "#outbox-table"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="outbox.back"),
+        Binding("r", "retry", "Send now", id="outbox.retry"),
+        Binding("e", "edit", "Edit", id="outbox.edit"),
+        Binding("d,delete", "delete", "Delete", id="outbox.delete"),
+        Binding("t", "transcript", "Last transcript", id="outbox.transcript"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outbox = Outbox()
+        self.entries: list[OutboxEntry] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Outbox — messages waiting to be sent", style="bold"), id="outbox-title")
+        yield DataTable(id="outbox-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="outbox-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(
+            "State", "Profile", "To", "Subject", "Tries", "Queued"
+        )
+        self.refresh_entries()
+        self.query_one(DataTable).focus()
+
+    def refresh_entries(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.entries = self.outbox.entries()
+        for entry in self.entries:
+            table.add_row(
+                Text(entry.state_label, style=STATE_STYLES.get(entry.state_label, "")),
+                entry.profile_id,
+                Text(", ".join(entry.recipients)),
+                Text(entry.subject),
+                str(entry.attempts),
+                entry.queued_at[:16].replace("T", " "),
+                key=entry.id,
+            )
+        if not self.entries:
+            self.query_one("#outbox-detail", Static).update("The outbox is empty.")
+
+    @property
+    def current(self) -> OutboxEntry | None:
+        table = self.query_one(DataTable)
+        if not self.entries or table.cursor_row is None or table.cursor_row >= len(self.entries):
+            return None
+        return self.entries[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _show(self) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        lines = [f"{entry.id} · {entry.state_label} · {entry.attempts} tries"]
+        if entry.state == "unknown":
+            lines.append(
+                "The connection broke after the whole message was sent: it may have arrived. "
+                "Check with the recipient; r sends it again, d deletes it."
+            )
+        if entry.last_error:
+            lines.append(f"Last error: {entry.last_error}")
+        self.query_one("#outbox-detail", Static).update(Text("\n".join(lines)))
+
+    def action_retry(self) -> None:
+        from tui.ui.app import MailtuiApp
+
+        entry = self.current
+        app = self.app
+        if entry is None or not isinstance(app, MailtuiApp):
+            return
+        self.outbox.release(entry)
+        app.retry_outbox()
+        self.notify(f"Sending {entry.subject or entry.id} now…")
+
+    def action_edit(self) -> None:
+        from tui.ui.app import MailtuiApp
+
+        entry = self.current
+        app = self.app
+        if entry is None or not isinstance(app, MailtuiApp):
+            return
+        if not app.form.is_empty:
+            self.notify(
+                "The compose form is not empty: send or clear it first.", severity="warning"
+            )
+            return
+        draft = entry_as_draft(self.outbox, entry)
+        self.outbox.remove(entry.id)
+        app.form.load(draft)
+        if app.profile_set.get(entry.profile_id):
+            app.select_profile(entry.profile_id)
+        app.update_outbox_status()
+        app.pop_screen()
+
+    def action_delete(self) -> None:
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        entry = self.current
+        if entry is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.outbox.remove(entry.id)
+                self.refresh_entries()
+                self.notify(f"Deleted {entry.subject or entry.id} from the outbox.")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete '{entry.subject}' to {', '.join(entry.recipients)}? It is not sent."
+            ),
+            confirmed,
+        )
+
+    def action_transcript(self) -> None:
+        from tui.core.history import list_attempts
+        from tui.ui.screens.history import AttemptScreen
+
+        entry = self.current
+        if entry is None or entry.last_attempt_id is None:
+            return
+        attempt = next((a for a in list_attempts() if a.id == entry.last_attempt_id), None)
+        if attempt is not None:
+            self.app.push_screen(AttemptScreen(attempt))
