@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tests.scripted_server import stall_after_greeting, start_scripted
 from tests.ui.conftest import fill, screen_text, type_into, wait_for
 from tui.core.history import list_attempts
 from tui.core.profiles import load_profile
-from tui.demo.servers import RunningServer, ServerThread
+from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 from tui.ui.app import MailtuiApp
 from tui.ui.screens.network_warning import NetworkWarningScreen
 from tui.ui.widgets.transcript_pane import TranscriptPane
@@ -360,3 +361,140 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         await pilot.pause()
         assert app.trust_offer is None
     assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.1/32")
+
+
+COMPOSE_AND_HANG = """
+import asyncio, pathlib, sys
+from tui.ui.app import MailtuiApp
+
+async def main() -> None:
+    app = MailtuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"bob@example.org")
+        app.form.query_one("#subject").value = "Unsaved work"
+        app.form.query_one("#body").load_text("Three paragraphs I do not want to type again.")
+        drafts = pathlib.Path(sys.argv[1]) / "drafts" / "new"
+        while not (drafts.is_dir() and any(drafts.iterdir())):
+            await pilot.pause(0.1)
+        print("saved", flush=True)
+        await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+async def test_draft_survives_kill_9_and_is_restored(
+    home: Path, plain_server: RunningServer
+) -> None:
+    import os
+    import signal
+    import sys
+
+    from tests.conftest import REPO
+    from tui.ui.screens.restore import RestoreScreen
+
+    isp_profile(home, plain_server)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        COMPOSE_AND_HANG,
+        str(home),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 30)
+    assert line.strip() == b"saved"
+    os.kill(process.pid, signal.SIGKILL)  # no clean shutdown, no save on quit
+    await process.wait()
+
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RestoreScreen))
+        assert "Unsaved work" in str(app.screen.query(Label)[1].render())
+        await pilot.press("enter")  # Restore
+        await pilot.pause()
+        draft = app.form.draft()
+        assert draft.to == ("bob@example.org",)
+        assert draft.subject == "Unsaved work"
+        assert draft.body == "Three paragraphs I do not want to type again."
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.pane.state == "sent"
+    # The server accepted it: the draft is gone, and the message is in sent/.
+    assert not any((home / "drafts" / "new").iterdir())
+    assert any((home / "sent" / "new").iterdir())
+
+
+async def test_temporary_failure_goes_to_outbox_and_is_retried(
+    home: Path, servers: ServerThread
+) -> None:
+    from tests.scripted_server import dialogue
+    from tui.core.outbox import Outbox
+    from tui.ui.screens.outbox import OutboxScreen
+
+    server = start_scripted(
+        servers, dialogue({"RCPT": ["451 4.7.1 Greylisted, try again", "250 2.1.5 Ok"]})
+    )
+    isp_profile(home, server)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await fill(pilot, "#subject", "Greylisted")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.pane.state == "temporary"
+        assert "kept in the outbox" in screen_text(pilot, "#explanation")
+        assert app.form.is_empty  # the outbox has it; the form is free
+        assert "Outbox: 1 waiting" in screen_text(pilot, "#outbox-status")
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(app.screen, OutboxScreen)
+        await pilot.press("r")  # send now
+        await wait_for(pilot, lambda: not Outbox().entries())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Outbox: empty" in screen_text(pilot, "#outbox-status")
+    assert server.messages == 1
+
+
+async def test_outbox_entry_can_be_edited_back_into_the_form(
+    home: Path, servers: ServerThread, tmp_path: Path
+) -> None:
+    from tui.core import sending
+    from tui.core.message import Draft
+    from tui.core.outbox import Outbox
+    from tui.core.profiles import load_profile as load
+
+    running = servers.start(ServerSpec("isp"))
+    port = running.port
+    servers.stop(running)
+
+    class Where:
+        host = "127.0.0.1"
+
+    Where.port = port  # type: ignore[attr-defined]
+    profile = load(isp_profile(home, Where))  # type: ignore[arg-type]
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4 data")
+    draft = Draft(
+        to=("Bob <bob@example.org>",),
+        bcc=("boss@example.org",),
+        subject="Report",
+        body="Attached.\n",
+        attachments=(report,),
+    )
+    result = await sending.send(profile, draft, probe=())
+    assert result.exit_code == 75
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        back = app.form.draft()
+        assert back.subject == "Report" and back.body == "Attached.\n"
+        assert back.to == ("Bob <bob@example.org>",) and back.bcc == ("boss@example.org",)
+        assert [p.read_bytes() for p in back.attachments] == [b"%PDF-1.4 data"]
+    assert Outbox().entries() == []
