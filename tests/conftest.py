@@ -55,12 +55,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty MAILTUI_HOME, and a keyring that holds nothing (as on a headless machine)."""
+    import keyring
+    from keyring.backends.null import Keyring as NullKeyring
+
     root = tmp_path / "home"
     root.mkdir()
     monkeypatch.setenv("MAILTUI_HOME", str(root))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    return root
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")  # subprocesses
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NullKeyring())
+    yield root
+    keyring.set_keyring(previous)
 
 
 @dataclass

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from textual.widgets import Label
 
 from tests.conftest import Pki, isp_profile, portal_profile
@@ -498,3 +500,53 @@ async def test_outbox_entry_can_be_edited_back_into_the_form(
         assert back.to == ("Bob <bob@example.org>",) and back.bcc == ("boss@example.org",)
         assert [p.read_bytes() for p in back.attachments] == [b"%PDF-1.4 data"]
     assert Outbox().entries() == []
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A real keyring backend (keyrings.alt's file keyring) in a temporary folder."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+async def test_editor_keeps_the_password_in_the_keyring(
+    home: Path, portal_server: RunningServer, pki: Pki, file_keyring: None
+) -> None:
+    from tests.conftest import PASSWORD
+    from tui.core.secrets import resolve_password
+
+    portal_profile(home, portal_server, pki, password=None)
+    app = MailtuiApp(profile_id="portal")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await fill(pilot, "#f-secret", PASSWORD)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is app.main
+    text = (home / "profiles" / "portal.toml").read_text()
+    assert "password" not in text  # the file holds no secret
+    profile = load_profile(home / "profiles" / "portal.toml")
+    assert resolve_password(profile) == PASSWORD
+
+
+async def test_editor_says_when_there_is_no_keyring(
+    home: Path, portal_server: RunningServer, pki: Pki
+) -> None:
+    portal_profile(home, portal_server, pki, password=None)  # the null keyring from conftest
+    app = MailtuiApp(profile_id="portal")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await fill(pilot, "#f-secret", "hunter2")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is not app.main  # not saved: the person chooses another way
+        error = screen_text(pilot, "#e-secret")
+        assert "No usable system keyring" in error and "password command" in error

@@ -95,3 +95,25 @@ def resolve_password(profile: Profile, prompt: Prompt | None = None) -> str:
         f"profile {profile.id} has no password: set password_command, store one in the "
         "keyring, or run mailtui where it can prompt"
     )
+
+
+def store_in_keyring(profile_id: str, password: str) -> str | None:
+    """Keep the password in the system keyring; returns why it could not, or None."""
+    fallback = (
+        "set a password command instead (for example: pass show mail), or leave the password "
+        "empty to be asked for it when sending"
+    )
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        return f"No system keyring is available here; {fallback}."
+    try:
+        keyring.set_password(KEYRING_SERVICE, profile_id, password)
+        stored = keyring.get_password(KEYRING_SERVICE, profile_id)
+    except (KeyringError, RuntimeError, OSError):
+        stored = None
+    if stored != password:
+        backend = type(keyring.get_keyring()).__name__
+        return f"No usable system keyring is available here ({backend}); {fallback}."
+    return None

@@ -30,7 +30,7 @@ from tui.core.profiles import (
     profile_to_toml,
     save_profile,
 )
-from tui.core.secrets import SecretError, resolve_password
+from tui.core.secrets import SecretError, resolve_password, store_in_keyring
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 TEXT_FIELDS: list[tuple[str, str, str]] = [
@@ -48,7 +48,7 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("helo", "EHLO name", "optional, e.g. laptop.example"),
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
-LOGIN_ONLY = ("username", "password_command")
+LOGIN_ONLY = ("username", "password_command", "secret")
 SELECTS: dict[str, list[tuple[str, str]]] = {
     "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
     "security": [
@@ -107,6 +107,15 @@ class ProfileEditor(Screen[Profile | None]):
                         yield Label(label, classes="name")
                         yield Input(id=f"f-{key}", placeholder=placeholder)
                     yield Static(classes="ferror", id=f"e-{key}")
+                    if key == "password_command":
+                        with Horizontal(classes="erow", id="row-secret"):
+                            yield Label("Password", classes="name")
+                            yield Input(
+                                id="f-secret",
+                                password=True,
+                                placeholder="optional: kept in the keyring, never in the file",
+                            )
+                        yield Static(classes="ferror", id="e-secret")
                 with Horizontal(id="editor-buttons"):
                     yield Button("Save", id="save", variant="primary")
                     yield Button("Check", id="check")
@@ -238,12 +247,20 @@ class ProfileEditor(Screen[Profile | None]):
         if profile is None:
             self.notify("Fix the field marked in red first.", severity="error")
             return
+        secret = self.query_one("#f-secret", Input).value
+        if secret and profile.logs_in:
+            problem = store_in_keyring(profile.id, secret)
+            if problem is not None:
+                self._show("secret", problem)
+                self.notify("The password was not stored; see the field in red.", severity="error")
+                return
         try:
             path = save_profile(profile)
         except OSError as exc:
             self.notify(f"Could not save {exc.filename}: {exc.strerror}", severity="error")
             return
-        self.notify(f"Saved {path}")
+        kept = " (password in the system keyring)" if secret and profile.logs_in else ""
+        self.notify(f"Saved {path}{kept}")
         self.dismiss(profile)
 
     @on(Button.Pressed, "#cancel")
@@ -264,8 +281,8 @@ class ProfileEditor(Screen[Profile | None]):
 
         pane = self.query_one(TranscriptPane)
         pane.begin(f"check {profile.id}")
-        password = None
-        if profile.logs_in:
+        password = self.query_one("#f-secret", Input).value or None  # typed, not yet saved
+        if profile.logs_in and password is None:
             try:
                 password = await asyncio.to_thread(resolve_password, profile)
             except SecretError:
