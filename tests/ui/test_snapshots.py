@@ -94,6 +94,8 @@ def test_main_screen(snap_compare: Any, fixed_home: Path, size: tuple[int, int])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_profile_editor(snap_compare: Any, fixed_home: Path, size: tuple[int, int]) -> None:
     async def open_editor(pilot: Pilot[object]) -> None:
+        await pilot.pause()  # the profiles are loaded once the main screen is up
+        assert isinstance(pilot.app, MailtuiApp) and pilot.app.active_id == "webmail"
         await pilot.press("f2")
         await pilot.pause()
 
