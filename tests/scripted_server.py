@@ -25,6 +25,8 @@ class ScriptedServer:
     received: list[bytes] = field(default_factory=list)  # every line the client sent
     connections: int = 0
     messages: int = 0  # complete messages received (end of DATA seen)
+    auth_attempts: int = 0
+    body_bytes: int = 0
     _server: asyncio.AbstractServer | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -82,41 +84,74 @@ def _reply_lines(reply: str) -> bytes:
     return ("\r\n".join(out) + "\r\n").encode()
 
 
+Reply = str | bytes | list[str | bytes]
+
+
+def _ready(answer: str | bytes | None) -> bool:
+    """A 220 answer to STARTTLS: the handshake follows."""
+    if isinstance(answer, bytes):
+        return answer.startswith(b"220")
+    return isinstance(answer, str) and answer.startswith("220")
+
+
 def dialogue(
-    replies: dict[str, str | list[str]] | None = None,
-    greeting: str = "220 mx.example.net ESMTP Postfix",
+    replies: dict[str, Reply] | None = None,
+    greeting: str | bytes = "220 mx.example.net ESMTP Postfix",
     extensions: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "8BITMIME"),
     tls_context: object | None = None,
+    tls_extensions: tuple[str, ...] | None = None,
 ) -> Behaviour:
-    """A server that speaks ordinary SMTP but answers with the texts a test gives.
+    """A server that speaks ordinary SMTP but answers as a test scripts it.
 
-    `replies` keys: MAIL, RCPT, "RCPT <addr>", DATA, DATA_END, AUTH; a list gives successive
-    answers, the last one repeating. DATA_END = "drop" closes the connection after the end
-    of the message without a reply; "stall" never answers. With `tls_context` it offers
-    STARTTLS (and, inside TLS, AUTH PLAIN LOGIN).
+    `replies` keys: EHLO, STARTTLS, AUTH, MAIL, RCPT, "RCPT <addr>", DATA, BODY, DATA_END,
+    AFTER_GREETING. A value is a reply ("250 ok", "\n" separating continuation lines), raw
+    bytes sent as they are (malformed, non-UTF-8, several replies in one packet, injected
+    data), "drop" (close the connection there), "stall" (never answer) or "endless" (a reply
+    continued forever, until the client hangs up); a list gives
+    successive answers, the last one repeating. BODY acts after the first line of the body.
+    `greeting` may be "drop", "stall", a reply or raw bytes. With `tls_context` it offers
+    STARTTLS; inside TLS it offers `tls_extensions` (default: `extensions` plus AUTH PLAIN
+    LOGIN), so what is offered before and after TLS can differ.
     """
+    script = replies or {}
     used: dict[str, int] = {}
 
-    def reply_for(key: str, default: str) -> str:
-        value = (replies or {}).get(key, default)
-        if isinstance(value, str):
-            return value
-        index = used.get(key, 0)
-        used[key] = index + 1
-        return value[min(index, len(value) - 1)]
+    def pick(key: str, default: str | bytes | None) -> str | bytes | None:
+        value = script.get(key, default)
+        if isinstance(value, list):
+            index = used.get(key, 0)
+            used[key] = index + 1
+            return value[min(index, len(value) - 1)]
+        return value
 
-    class Script:
-        def get(self, key: str, default: str) -> str:
-            return reply_for(key, default)
-
-    script = Script()
+    async def say(
+        writer: asyncio.StreamWriter, value: str | bytes | None, server: ScriptedServer
+    ) -> bool:
+        """Send one scripted answer; False when the connection is to end here."""
+        if value is None:
+            return True
+        if value == "drop":
+            return False
+        if value == "stall":
+            await asyncio.sleep(3600)
+            return False
+        if value == "endless":  # a reply that never ends, until the client hangs up
+            line = b"250-" + b"A" * 70 + b"\r\n"
+            while True:
+                writer.write(line * 100)
+                await writer.drain()
+        writer.write(value if isinstance(value, bytes) else _reply_lines(value))
+        await writer.drain()
+        return True
 
     async def behave(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: ScriptedServer
     ) -> None:
-        writer.write(_reply_lines(greeting))
-        await writer.drain()
-        if not greeting.startswith("2"):
+        if not await say(writer, greeting, server):
+            return
+        if isinstance(greeting, str) and not greeting.startswith("2"):
+            return
+        if not await say(writer, pick("AFTER_GREETING", None), server):
             return
         in_tls = False
         while True:
@@ -124,59 +159,60 @@ def dialogue(
             words = line.decode("utf-8", "replace").strip().split(" ")
             verb = words[0].upper()
             if verb in ("EHLO", "HELO"):
-                offered = list(extensions)
-                if tls_context is not None and not in_tls:
-                    offered.append("STARTTLS")
-                if in_tls or tls_context is None:
-                    offered.append("AUTH PLAIN LOGIN")
-                writer.write(
-                    _reply_lines("\n".join(["250 mx.example.net", *[f"250 {e}" for e in offered]]))
-                )
-            elif verb == "STARTTLS" and tls_context is not None:
-                writer.write(b"220 2.0.0 Ready to start TLS\r\n")
-                await writer.drain()
-                await writer.start_tls(tls_context)  # type: ignore[arg-type]
-                in_tls = True
+                if in_tls:
+                    offered = list(tls_extensions or (*extensions, "AUTH PLAIN LOGIN"))
+                else:
+                    offered = list(extensions)
+                    if tls_context is not None:
+                        offered.append("STARTTLS")
+                    elif tls_extensions is None:
+                        offered.append("AUTH PLAIN LOGIN")
+                default = "\n".join(["250 mx.example.net", *[f"250 {e}" for e in offered]])
+                answer = pick("EHLO", default)
+            elif verb == "STARTTLS" and tls_context is not None and not in_tls:
+                answer = pick("STARTTLS", "220 2.0.0 Ready to start TLS")
+                if not await say(writer, answer, server):
+                    return
+                if _ready(answer):
+                    await writer.start_tls(tls_context)  # type: ignore[arg-type]
+                    in_tls = True
                 continue
             elif verb == "AUTH":
-                reply = script.get("AUTH", "235 2.7.0 Authentication successful")
+                server.auth_attempts += 1
                 if words[1:2] == ["LOGIN"]:
                     writer.write(b"334 UGFzc3dvcmQ6\r\n")
                     await writer.drain()
                     await server.readline(reader)
-                writer.write(_reply_lines(reply))
+                answer = pick("AUTH", "235 2.7.0 Authentication successful")
             elif verb == "MAIL":
-                writer.write(_reply_lines(script.get("MAIL", "250 2.1.0 Ok")))
+                answer = pick("MAIL", "250 2.1.0 Ok")
             elif verb == "RCPT":
                 address = words[1][4:-1] if len(words) > 1 else ""
-                reply = (
-                    script.get(f"RCPT {address}", "")
-                    if f"RCPT {address}" in (replies or {})
-                    else script.get("RCPT", "250 2.1.5 Ok")
-                )
-                writer.write(_reply_lines(reply))
+                key = f"RCPT {address}" if f"RCPT {address}" in script else "RCPT"
+                answer = pick(key, "250 2.1.5 Ok")
             elif verb == "DATA":
-                reply = script.get("DATA", "354 End data with <CR><LF>.<CR><LF>")
-                writer.write(_reply_lines(reply))
-                await writer.drain()
-                if reply.startswith("354"):
-                    while (await reader.readline()) not in (b".\r\n", b""):
-                        pass
-                    server.messages += 1
-                    end = script.get("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
-                    if end == "drop":
-                        return
-                    if end == "stall":
-                        await asyncio.sleep(3600)
-                    writer.write(_reply_lines(end))
+                answer = pick("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                if not await say(writer, answer, server):
+                    return
+                if not (isinstance(answer, str | bytes) and answer[:3] in ("354", b"354")):
+                    continue
+                first = True
+                while (body_line := await reader.readline()) not in (b".\r\n", b""):
+                    server.body_bytes += len(body_line)
+                    if first:
+                        first = False
+                        if not await say(writer, pick("BODY", None), server):
+                            return
+                server.messages += 1
+                answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
             elif verb == "RSET":
-                writer.write(b"250 2.0.0 Ok\r\n")
+                answer = "250 2.0.0 Ok"
             elif verb == "QUIT":
-                writer.write(b"221 2.0.0 Bye\r\n")
-                await writer.drain()
+                await say(writer, "221 2.0.0 Bye", server)
                 return
             else:
-                writer.write(b"502 5.5.2 Error: command not recognized\r\n")
-            await writer.drain()
+                answer = "502 5.5.2 Error: command not recognized"
+            if not await say(writer, answer, server):
+                return
 
     return behave

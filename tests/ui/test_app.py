@@ -550,3 +550,22 @@ async def test_editor_says_when_there_is_no_keyring(
         assert app.screen is not app.main  # not saved: the person chooses another way
         error = screen_text(pilot, "#e-secret")
         assert "No usable system keyring" in error and "password command" in error
+
+
+async def test_markup_and_escapes_in_replies_are_shown_literally(
+    home: Path, servers: ServerThread
+) -> None:
+    from tests.scripted_server import dialogue
+
+    reply = b"550 5.1.1 \x1b[2J[bold red]boom[/] [link=http://evil.example]click[/link] unknown\r\n"
+    server = start_scripted(servers, dialogue({"RCPT": reply}))
+    isp_profile(home, server)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+        lines = transcript_text(app)
+        assert "\\x1b[2J[bold red]boom[/] [link=http://evil.example]click[/link]" in lines
+        explanation = screen_text(pilot, "#explanation")
+        assert "[bold red]boom[/]" in explanation and "\x1b" not in explanation

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tui.core.profiles import Profile
 from tui.core.results import Diagnosis, ExitCode
+from tui.core.transcript import printable
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def diagnose(
         explanation=sentence,
         retry_profile=other.id if other else None,
         code=failure.code,
-        server_text=_first_line(failure.text),
+        server_text=_first_line(printable(failure.text)),
     )
 
 
@@ -105,7 +106,7 @@ def _classify(
     host = f"{profile.host}:{profile.effective_port}"
     here = f" ({client_address})" if client_address else ""
     code = failure.code or 0
-    text = failure.text
+    text = printable(failure.text)  # server words: never terminal escapes or markup
     said = f' (it said "{code} {_first_line(text)}")' if failure.code else ""
     error = failure.error
 
@@ -147,6 +148,15 @@ def _classify(
             ExitCode.TEMPFAIL,
             f"{profile.host} cannot be reached from this network ({failure.detail}).",
             True,
+        )
+    if error == "timeout" and failure.stage == "greeting" and profile.security != "tls":
+        return (
+            "no-greeting",
+            ExitCode.TEMPFAIL,
+            f"The server at {host} accepted the connection but never greeted within "
+            f"{profile.timeout:g} seconds; if this port expects TLS from the start (usually "
+            '465), set security = "tls", otherwise try again later.',
+            False,
         )
     if error == "timeout":
         return (
@@ -213,10 +223,16 @@ def _classify(
             False,
         )
     if error == "tls":
+        hint = (
+            '; if this port speaks plain SMTP first (usually 25 or 587), set security = "starttls"'
+            if profile.security == "tls"
+            else ""
+        )
         return (
             "tls-failed",
             ExitCode.IOERR,
-            f"Encryption with {host} could not be set up ({failure.detail}); nothing was sent.",
+            f"Encryption with {host} could not be set up ({failure.detail}){hint}; nothing was "
+            "sent.",
             False,
         )
     if error == "protocol":
@@ -265,6 +281,13 @@ def _classify(
             f"The server rejected the username or password for {profile.username}{said}; check "
             "them (and whether the provider requires an app password).",
             False,
+        )
+    if failure.stage == "greeting":
+        return (
+            "greeting-refused",
+            ExitCode.UNAVAILABLE if code >= 500 else ExitCode.TEMPFAIL,
+            f"The server at {host} refused the connection at once{said}.",
+            code >= 500,
         )
     if 400 <= code < 500:
         return (
@@ -327,13 +350,6 @@ def _classify(
             ExitCode.UNAVAILABLE,
             f"The recipient {failure.recipient} does not exist{said}; check the address.",
             False,
-        )
-    if failure.stage == "greeting":
-        return (
-            "greeting-refused",
-            ExitCode.UNAVAILABLE if code >= 500 else ExitCode.TEMPFAIL,
-            f"The server at {host} refused the connection at once{said}.",
-            code >= 500,
         )
     what = {
         "rcpt": f"the recipient {failure.recipient}",

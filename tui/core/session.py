@@ -36,12 +36,16 @@ from tui.core.tls import (
     make_tls_context,
     verify_error_kind,
 )
-from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event
+from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event, printable
 
 CHUNK_SIZE = 64 * 1024
 PHASES = ("connect", "greeting", "ehlo", "tls", "auth", "envelope", "data", "total")
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
+
+
+class UnexpectedReply(aiosmtplib.SMTPException):
+    """The server sent more than the one reply the command asked for."""
 
 
 class Stop(Exception):
@@ -134,7 +138,20 @@ class TracingSMTP(aiosmtplib.SMTP):
         response = await super().execute_command(*args, timeout=timeout)
         self._last_code = response.code
         self._session.server_reply(response, in_tls)
+        if args[:1] != (b"STARTTLS",):  # upgrade_to_tls judges what follows its 220
+            self.refuse_extra_replies()
         return response
+
+    def refuse_extra_replies(self) -> None:
+        """mailtui never pipelines, so a second reply in the buffer was not asked for: it
+        would be taken as the answer to the next command (a server bug, or an injection)."""
+        protocol = self.protocol
+        if protocol is not None and protocol._buffer:
+            extra = bytes(protocol._buffer[:200]).decode("utf-8", "replace")
+            del protocol._buffer[:]
+            self._session.emit(Mark.ERROR, f"unexpected data from the server: {extra!r}")
+            self.close()
+            raise UnexpectedReply("the server sent a reply nobody asked for")
 
     def _redacted(self, args: tuple[bytes, ...]) -> str:
         if self._last_code == 334:
@@ -350,6 +367,10 @@ class SmtpSession:
         self._timed("greeting", started)
         self.report.greeting = greeting.message
         self.server_reply(greeting, smtp.in_tls)
+        try:
+            smtp.refuse_extra_replies()
+        except UnexpectedReply as exc:
+            raise Stop(Failure("greeting", error="protocol", detail=str(exc))) from None
         if smtp.in_tls:
             self._tls_established(smtp)
         return smtp
@@ -458,6 +479,8 @@ class SmtpSession:
         try:
             response: SMTPResponse = await call
         except aiosmtplib.SMTPResponseException as exc:
+            if exc.code < 100:  # aiosmtplib's code for a reply it could not read
+                raise Stop(self._exchange_failure(stage, exc)) from None
             raise Stop(Failure(stage, code=exc.code, text=exc.message)) from None
         except aiosmtplib.SMTPException as exc:
             raise Stop(self._exchange_failure(stage, exc)) from None
@@ -559,7 +582,7 @@ class SmtpSession:
             reply = await self._command(
                 smtp, "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode())
             )
-            last = RecipientResult(rcpt, reply.code, reply.message)
+            last = RecipientResult(rcpt, reply.code, printable(reply.message))
             current.recipients.append(last)
             if reply.code in (250, 251):
                 accepted.append(rcpt)
@@ -643,8 +666,12 @@ class SmtpSession:
                     last_reported = percent
                     self.state("sending", sent / total if total else 1.0)
             else:
-                protocol.write(b".\r\n")
-                end_sent = True
+                # Let a close that is already on its way be seen first: a message whose end
+                # never left is "not sent", not "outcome unknown".
+                await asyncio.sleep(0)
+                if not reader.done():
+                    protocol.write(b".\r\n")
+                    end_sent = True
             final = await asyncio.wait_for(asyncio.shield(reader), self.profile.timeout)
         except (TimeoutError, aiosmtplib.SMTPException, ConnectionError) as exc:
             reader.cancel()
