@@ -565,7 +565,8 @@ async def test_markup_and_escapes_in_replies_are_shown_literally(
         await pilot.press(*"bob@example.org")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not app.sending)
-        lines = transcript_text(app)
-        assert "\\x1b[2J[bold red]boom[/] [link=http://evil.example]click[/link]" in lines
+        words = transcript_text(app).split()  # the pane wraps long lines at spaces
+        for word in ("\\x1b[2J[bold", "red]boom[/]", "[link=http://evil.example]click[/link]"):
+            assert word in words
         explanation = screen_text(pilot, "#explanation")
         assert "[bold red]boom[/]" in explanation and "\x1b" not in explanation
