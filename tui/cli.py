@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
     parser.add_argument("--profile", metavar="ID", help="start with this profile selected")
+    # For the benchmark: start headless and exit once the first screen is shown.
+    parser.add_argument("--exit-after-start", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     send = commands.add_parser("send", help="send one message without the interface")
@@ -95,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from tui.ui.app import run_app  # only the app needs Textual
 
-        return run_app(demo=args.demo, profile_id=args.profile)
+        return run_app(
+            demo=args.demo, profile_id=args.profile, exit_after_start=args.exit_after_start
+        )
     handlers = {
         "send": _send,
         "check": _check,

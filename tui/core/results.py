@@ -33,6 +33,13 @@ class Outcome(StrEnum):
     WOULD_WORK = "would-work"  # a check that found nothing wrong
 
 
+# The phases of a session, in order, as the transcript and the phase bar show them.
+PHASES = ("connect", "greeting", "ehlo", "tls", "auth", "envelope", "data", "total")
+
+# Outcomes after which a message stays in the outbox for a later try.
+KEPT = frozenset({Outcome.TEMPORARY, Outcome.UNKNOWN})
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """Why an attempt failed, in one plain sentence with the next step."""

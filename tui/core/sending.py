@@ -16,7 +16,6 @@ from datetime import datetime
 
 from tui.core import locations, maildir
 from tui.core.diagnosis import Failure
-from tui.core.drafts import Drafts
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose, prepare
 from tui.core.network import (
@@ -30,14 +29,12 @@ from tui.core.network import (
 from tui.core.network_history import NetworkHistory
 from tui.core.outbox import QUEUED, Outbox, OutboxEntry
 from tui.core.profiles import Profile
-from tui.core.results import AttemptResult, ExitCode, Outcome
+from tui.core.results import KEPT, AttemptResult, ExitCode, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
 from tui.core.session import SessionReport, SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 from tui.core.verdict import Context, early_failure, judge
 
-# Outcomes after which a message stays in the outbox for a later try.
-KEPT = {Outcome.TEMPORARY, Outcome.UNKNOWN}
 # A message the server refused for good leaves the outbox; a session that could not log in
 # or set up TLS says nothing about the queued messages themselves.
 _SESSION_PROBLEMS = {"auth", "tls", "starttls", "config", "connect", "greeting", "ehlo"}
@@ -106,6 +103,8 @@ async def send(
     def keep_draft(result: AttemptResult) -> AttemptResult:
         if not drafts_on_failure:
             return result
+        from tui.core.drafts import Drafts  # only needed when a send fails for good
+
         drafts = Drafts()
         try:
             draft_id = drafts.save(draft, profile.id)
@@ -131,10 +130,17 @@ async def send(
         return keep_draft(
             early_failure(context, Failure("config", error="no-password", detail=f"{exc}."))
         )
-    prepared = await asyncio.to_thread(prepare, composed)
     box = outbox or Outbox()
+    # Building and filing a large message must not hold up the event loop (the app keeps
+    # drawing); a small one is cheaper done at once than handed to a thread.
+    small = not composed.attachments and len(composed.body) < 256 * 1024
+    prepared = prepare(composed) if small else await asyncio.to_thread(prepare, composed)
     try:
-        entry = await asyncio.to_thread(box.add, prepared, profile.id)
+        entry = (
+            box.add(prepared, profile.id)
+            if small
+            else await asyncio.to_thread(box.add, prepared, profile.id)
+        )
     except OSError as exc:
         return AttemptResult(
             Outcome.CONFIG,
@@ -255,8 +261,8 @@ async def _attempt(
     """One session: connect, send every job (or check), remember and file the outcomes."""
     locator = where.locator or Locator()
     history = where.history if where.history is not None else NetworkHistory()
-    identity = await asyncio.to_thread(locator.current)
-    local_address = await asyncio.to_thread(locator.local_address, profile)
+    identity = locator.current()  # /proc and ioctl reads: no waiting
+    local_address = await _local_address(locator, profile)
     recorder = AttemptRecorder()
     listen = fan_out(recorder, listener)
     session = SmtpSession(profile, secret, listen)
@@ -329,6 +335,17 @@ async def _attempt(
         ports = ", ".join(f"{port} {'open' if ok else 'closed'}" for port, ok in results.items())
         listen(make_event(Mark.INFO, f"port probe: {ports}"))
     return finish(report, note)
+
+
+async def _local_address(locator: Locator, profile: Profile) -> str | None:
+    """Without a name lookup this is immediate; with one, it must not block the loop."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(profile.host)
+    except ValueError:
+        return await asyncio.to_thread(locator.local_address, profile)
+    return locator.local_address(profile)
 
 
 def _file(

@@ -27,7 +27,7 @@ from aiosmtplib.typing import Default
 from tui.core.diagnosis import Failure
 from tui.core.message import Prepared
 from tui.core.profiles import Profile
-from tui.core.results import RecipientResult
+from tui.core.results import PHASES, RecipientResult
 from tui.core.tls import (
     CertificateInfo,
     TlsConfigError,
@@ -39,7 +39,6 @@ from tui.core.tls import (
 from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event, printable
 
 CHUNK_SIZE = 64 * 1024
-PHASES = ("connect", "greeting", "ehlo", "tls", "auth", "envelope", "data", "total")
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
 

@@ -8,7 +8,6 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from tui.core import sending
 from tui.core.drafts import Drafts, SavedDraft
 from tui.core.message import Draft
 from tui.core.outbox import UNKNOWN, Outbox, OutboxEntry
@@ -96,6 +95,8 @@ class Safekeeping:
 
     async def retry_due(self) -> int:
         """Flush what is due, one connection per profile; returns how many were sent."""
+        from tui.core import sending
+
         app = self.app
         sent = 0
         for profile_id, entries in self.due().items():

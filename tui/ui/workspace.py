@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -16,10 +16,12 @@ from textual.screen import Screen
 from tui.core.network import Locator, NetworkIdentity
 from tui.core.network_history import FAILED, WORKED, NetworkHistory
 from tui.core.profiles import Profile, ProfileSet, delete_profile, load_profiles
-from tui.demo.environment import DemoEnvironment
 from tui.ui.widgets.compose_form import ComposeForm
 from tui.ui.widgets.profile_list import ProfileList, ProfileStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
+
+if TYPE_CHECKING:
+    from tui.demo.environment import DemoEnvironment
 
 
 class Workspace(App[int]):

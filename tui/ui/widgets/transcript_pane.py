@@ -9,8 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
-from tui.core.results import AttemptResult
-from tui.core.session import PHASES
+from tui.core.results import PHASES, AttemptResult
 from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent
 
 MARK_STYLES: dict[str, str] = {

@@ -1,0 +1,371 @@
+"""mailtui against the tools people would use instead, measured in one run on loopback.
+
+    uv run python bench/run.py [--quick]
+
+Every case runs whole processes against a local SMTP sink (Postfix's smtp-sink when it is
+installed, else bench/sink.py) and quotes medians of wall time, CPU time and peak memory,
+mailtui's figure beside each peer's with the ratio. The app's cases (first screen, event
+loop while sending 25 MB, transcript pane after 100,000 lines) are timed in-process by
+bench/app_cases.py. Bytecode is compiled first, as it is after a first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MAILTUI = str(Path(PYTHON).parent / "mailtui")
+PEERS = ROOT / "bench" / "peers"
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    peak_kb: int
+
+
+@dataclass
+class Row:
+    case: str
+    tool: str
+    runs: list[Run]
+    note: str = ""
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    @property
+    def peak_mb(self) -> float:
+        return statistics.median(r.peak_kb for r in self.runs) / 1024
+
+
+def measure(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> Run:
+    """Run one process; wall time, its CPU time and peak RSS from wait4's rusage."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env or ENV,
+    )
+    if stdin is not None:
+        assert process.stdin is not None
+        process.stdin.write(stdin)
+        process.stdin.close()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        error = process.stderr.read().decode() if process.stderr else ""
+        raise RuntimeError(f"{argv[0]} failed: {error.strip()[-500:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def repeat(
+    times: int, argv: list[str], env: dict[str, str] | None = None, warmup: int = 1
+) -> list[Run]:
+    for _ in range(warmup):
+        measure(argv, env)
+    return [measure(argv, env) for _ in range(times)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_sink() -> tuple[subprocess.Popen[bytes], int, str]:
+    port = free_port()
+    sink = shutil.which("smtp-sink") or (
+        "/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None
+    )
+    if sink:
+        argv = (
+            [sink, "-u", "nobody", f"127.0.0.1:{port}", "256"]
+            if os.geteuid() == 0
+            else [sink, f"127.0.0.1:{port}", "256"]
+        )
+        name = "Postfix smtp-sink"
+    else:
+        argv = [PYTHON, str(ROOT / "bench" / "sink.py"), str(port)]
+        name = "bench/sink.py"
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, port, name
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"the sink ({name}) did not start")
+
+
+def write_home(home: Path, port: int) -> None:
+    (home / "profiles").mkdir(parents=True, exist_ok=True)
+    (home / "profiles" / "bench.toml").write_text(
+        f'name = "Bench"\nfrom = "bench@example.org"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+    )
+
+
+def message_file(folder: Path, body: Path, attachment: Path | None) -> Path:
+    """The same message as raw RFC 5322 bytes, for msmtp (which does not compose)."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    message = EmailMessage(policy=SMTP)
+    message["From"], message["To"], message["Subject"] = (
+        "bench@example.org",
+        "bob@example.org",
+        "Bench",
+    )
+    message.set_content(body.read_text())
+    if attachment is not None:
+        message.add_attachment(
+            attachment.read_bytes(),
+            maintype="application",
+            subtype="octet-stream",
+            filename=attachment.name,
+        )
+    path = folder / ("big.eml" if attachment else "small.eml")
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    small_n, big_n = (5, 3) if args.quick else (15, 5)
+
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", str(ROOT / "tui"), str(Path(PYTHON).parents[1] / "lib")],
+        env=ENV,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    sink, port, sink_name = start_sink()
+    work = Path(tempfile.mkdtemp(prefix="mailtui-bench-"))
+    rows: list[Row] = []
+    notes: list[str] = []
+    try:
+        home = work / "home"
+        write_home(home, port)
+        env = {
+            **ENV,
+            "MAILTUI_HOME": str(home),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        }
+        body = work / "body.txt"
+        body.write_text("Hello Bob,\n\nthe benchmark says hello.\n")
+        big = work / "big.bin"
+        big.write_bytes(os.urandom(25 * 1024 * 1024))
+        msmtp, swaks = shutil.which("msmtp"), shutil.which("swaks")
+        smtp_args = [
+            "127.0.0.1",
+            str(port),
+            "bench@example.org",
+            "bob@example.org",
+            "Bench",
+            str(body),
+        ]
+
+        # 1. one small message
+        case = "1. one small message"
+        send = [
+            MAILTUI,
+            "send",
+            "--profile",
+            "bench",
+            "--to",
+            "bob@example.org",
+            "--subject",
+            "Bench",
+            "--body-file",
+            str(body),
+        ]
+        rows.append(Row(case, "mailtui send", repeat(small_n, send, env)))
+        rows.append(
+            Row(
+                case,
+                "aiosmtplib script",
+                repeat(small_n, [PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args]),
+            )
+        )
+        rows.append(
+            Row(
+                case,
+                "smtplib script",
+                repeat(small_n, [PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args]),
+            )
+        )
+        small_eml = message_file(work, body, None)
+        if msmtp:
+            msmtp_argv = [
+                "sh",
+                "-c",
+                f"{msmtp} --host=127.0.0.1 --port={port} --from=bench@example.org bob@example.org < {small_eml}",
+            ]
+            rows.append(Row(case, "msmtp", repeat(small_n, msmtp_argv)))
+        else:
+            notes.append("msmtp is not installed (apt-get install msmtp): left out")
+        if swaks:
+            swaks_argv = [
+                swaks,
+                "--silent",
+                "2",
+                "--server",
+                f"127.0.0.1:{port}",
+                "--from",
+                "bench@example.org",
+                "--to",
+                "bob@example.org",
+                "--header",
+                "Subject: Bench",
+                "--body",
+                str(body),
+            ]
+            rows.append(Row(case, "swaks", repeat(small_n, swaks_argv)))
+        else:
+            notes.append("swaks is not installed (apt-get install swaks): left out")
+
+        # 2. the app, launch to first screen
+        case = "2. app launch to first screen"
+        rows.append(
+            Row(case, "mailtui (headless)", repeat(small_n, [MAILTUI, "--exit-after-start"], env))
+        )
+        rows.append(
+            Row(
+                case,
+                "minimal Textual app",
+                repeat(small_n, [PYTHON, str(PEERS / "minimal_textual.py")]),
+            )
+        )
+
+        # 3. one message with a 25 MB attachment
+        case = "3. 25 MB attachment"
+        send_big = [*send, "--attach", str(big)]
+        rows.append(Row(case, "mailtui send", repeat(big_n, send_big, env)))
+        rows.append(
+            Row(
+                case,
+                "smtplib script",
+                repeat(big_n, [PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args, str(big)]),
+            )
+        )
+        rows.append(
+            Row(
+                case,
+                "aiosmtplib script",
+                repeat(big_n, [PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args, str(big)]),
+            )
+        )
+        wire_mb = message_file(work, body, big).stat().st_size / 1024 / 1024
+
+        # 5. flushing 200 queued messages
+        case = "5. flush 200 queued"
+        queue = [PYTHON, str(ROOT / "bench" / "queue.py"), "200", str(port)]
+        subprocess.run(queue, env=env, check=True)
+        rows.append(Row(case, "mailtui outbox flush", [measure([MAILTUI, "outbox", "flush"], env)]))
+        if msmtp:
+            loop = f"for i in $(seq 200); do {msmtp} --host=127.0.0.1 --port={port} --from=bench@example.org bob@example.org < {small_eml}; done"
+            rows.append(Row(case, "200 msmtp runs", [measure(["sh", "-c", loop])]))
+        else:
+            loop = f"for i in $(seq 200); do {MAILTUI} send --profile bench --to bob@example.org --subject Bench --body-file {body}; done"
+            rows.append(Row(case, "200 mailtui send runs", [measure(["sh", "-c", loop], env)]))
+
+        # 4 and 6: in-process timers in the app
+        app_out = subprocess.run(
+            [PYTHON, str(ROOT / "bench" / "app_cases.py"), str(port), str(big)],
+            env={**env, "MAILTUI_HOME": str(work / "app-home")},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        sink.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    report(rows, wire_mb, app_out, sink_name, notes)
+    return 0
+
+
+def ratio(rows: list[Row], case: str, tool: str, base: str, attr: str = "wall") -> float:
+    mine = next(r for r in rows if r.case == case and r.tool == tool)
+    other = next(r for r in rows if r.case == case and r.tool == base)
+    return float(getattr(mine, attr)) / float(getattr(other, attr))
+
+
+def report(rows: list[Row], wire_mb: float, app_out: str, sink_name: str, notes: list[str]) -> None:
+    print(
+        f"mailtui benchmark — {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"sink: {sink_name}, {time.strftime('%Y-%m-%d')}"
+    )
+    print()
+    print("| case | tool | wall (median) | CPU | peak memory |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for row in rows:
+        print(
+            f"| {row.case} | {row.tool} | {row.wall * 1000:,.0f} ms | {row.cpu * 1000:,.0f} ms | {row.peak_mb:,.0f} MB |"
+        )
+    print()
+    targets: list[tuple[str, str, bool]] = []
+    r1 = ratio(rows, "1. one small message", "mailtui send", "aiosmtplib script")
+    targets.append(("1. small message: mailtui / aiosmtplib wall ≤ 1.25", f"{r1:.2f}", r1 <= 1.25))
+    r2 = ratio(rows, "2. app launch to first screen", "mailtui (headless)", "minimal Textual app")
+    targets.append(("2. first screen: mailtui / minimal Textual ≤ 1.3", f"{r2:.2f}", r2 <= 1.3))
+    r3 = ratio(rows, "3. 25 MB attachment", "mailtui send", "smtplib script")
+    targets.append(("3. 25 MB: mailtui / smtplib wall ≤ 1.0", f"{r3:.2f}", r3 <= 1.0))
+    big = next(r for r in rows if r.case == "3. 25 MB attachment" and r.tool == "mailtui send")
+    r3m = big.peak_mb / wire_mb
+    targets.append(
+        (
+            f"3. 25 MB: peak memory ≤ 4 × message on the wire ({wire_mb:.1f} MB)",
+            f"{r3m:.2f} ×",
+            r3m <= 4,
+        )
+    )
+    flush = next(
+        r for r in rows if r.case == "5. flush 200 queued" and r.tool == "mailtui outbox flush"
+    )
+    other = next(
+        r for r in rows if r.case == "5. flush 200 queued" and r.tool != "mailtui outbox flush"
+    )
+    r5 = other.wall / flush.wall
+    targets.append((f"5. flush 200: {other.tool} / mailtui flush ≥ 5", f"{r5:.1f}", r5 >= 5))
+    for line in app_out.splitlines():
+        name, _, rest = line.partition("=")
+        value, _, ok = rest.partition(";")
+        targets.append((name.strip(), value.strip(), ok.strip() == "ok"))
+    print("| target | measured | met |")
+    print("| --- | ---: | :---: |")
+    for name, value, met in targets:
+        print(f"| {name} | {value} | {'yes' if met else 'NO'} |")
+    for note in notes:
+        print(f"\nnote: {note}")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    sys.exit(main())
