@@ -285,7 +285,7 @@ def main() -> int:
 
         # 5. flushing 200 queued messages
         case = "5. flush 200 queued"
-        queue = [PYTHON, str(ROOT / "bench" / "queue.py"), "200", str(port)]
+        queue = [PYTHON, str(ROOT / "bench" / "fill_outbox.py"), "200", str(port)]
         subprocess.run(queue, env=env, check=True)
         rows.append(Row(case, "mailtui outbox flush", [measure([MAILTUI, "outbox", "flush"], env)]))
         if msmtp:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 from tui.core.locations import ensure_private_dir
 
 _counter = itertools.count()
+T = TypeVar("T")
 
 
 def ensure_maildir(folder: Path) -> Path:
@@ -54,6 +57,49 @@ def deliver(folder: Path, data: bytes, name: str | None = None, sync: bool = Tru
         tmp.unlink(missing_ok=True)
         raise
     return final
+
+
+def deliver_file(folder: Path, source: Path, sync: bool = False) -> Path:
+    """File a copy of the message at `source` into `folder`: a hard link when both are on
+    one file system (no bytes copied), else a copy. The source was synced when written."""
+    ensure_maildir(folder)
+    name = unique_name()
+    tmp = folder / "tmp" / name
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o600)
+            if sync:
+                with tmp.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        final = folder / "new" / name
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def write_with(folder: Path, writer: Callable[[BinaryIO], T], sync: bool = True) -> tuple[Path, T]:
+    """Like `deliver`, but `writer` streams the message into the file; returns its result."""
+    ensure_maildir(folder)
+    name = unique_name()
+    tmp = folder / "tmp" / name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            result = writer(handle)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        final = folder / "new" / name
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final, result
 
 
 def messages(folder: Path) -> Iterator[Path]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import ipaddress
 import mimetypes
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -25,6 +27,10 @@ _QUOTED_RE = re.compile(r'^"([^"\\]|\\[ -~])*"$')
 _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Text that mail programs decode as an RFC 2047 encoded word (the email package's own pattern).
+_ENCODED_WORD_RE = re.compile(r"=\?[^?]*\?[qQbB]\?.*?\?=")
+# Longest display name, as written in a header, that the email package never has to fold.
+_DISPLAY_FITS = 76
 
 
 class MessageInputError(ValueError):
@@ -157,7 +163,7 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
         cut = text.rindex("<")
         display, addr = text[:cut].strip(), text[cut + 1 : -1].strip()
         if len(display) >= 2 and display[0] == display[-1] == '"':
-            display = re.sub(r"\\(.)", r"\1", display[1:-1])
+            display = re.sub(r"\\(.)", r"\1", display[1:-1]).strip()
         if "<" in display or ">" in display:
             raise AddressError(field_name, value, f"{label} '{value}' has stray angle brackets")
     else:
@@ -167,7 +173,7 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
     if "@" not in addr:
         raise AddressError(field_name, value, f"{label} '{addr}' has no @domain part")
     local, _, domain = addr.rpartition("@")
-    if not local:
+    if not local or local == '""':
         raise AddressError(field_name, value, f"{label} '{addr}' has nothing before the @")
     if not (_DOT_ATOM_RE.match(local) or _QUOTED_RE.match(local)):
         raise AddressError(
@@ -245,7 +251,7 @@ def compose(from_value: str, draft: Draft, message_id: str | None = None) -> Com
         to=to,
         cc=cc,
         bcc=bcc,
-        subject=draft.subject,
+        subject=draft.subject.strip(),
         body=draft.body,
         attachments=tuple(draft.attachments),
         message_id=message_id or make_msgid(domain=domain),
@@ -254,11 +260,54 @@ def compose(from_value: str, draft: Draft, message_id: str | None = None) -> Com
 
 
 def _header_address(mailbox: Mailbox, smtputf8: bool) -> Address:
-    if smtputf8:
-        return Address(mailbox.display_name, mailbox.local, mailbox.domain)
-    spec = mailbox.ascii_addr_spec()
-    local, _, domain = spec.rpartition("@")
+    # Address quotes the local part itself when it must: give it the text inside the quotes.
+    local = mailbox.local
+    if len(local) >= 2 and local[0] == local[-1] == '"':
+        local = re.sub(r"\\(.)", r"\1", local[1:-1])
+    domain = mailbox.domain if smtputf8 else _ascii_domain(mailbox.domain)
     return Address(mailbox.display_name, local, domain)
+
+
+def _needs_own_encoding(text: str, *, display_name: bool = False) -> bool:
+    """True for header text the email package would not carry exactly.
+
+    It decodes text that looks like an encoded word (`=?utf-8?q?…?=`) instead of keeping it,
+    and folding a display name longer than a line drops its quotes (CPython gh-80222), which
+    turns `"Doe, Jane …"` into two addresses, or leaves a long word on a line over 998 octets.
+    """
+    if _ENCODED_WORD_RE.search(text):
+        return True
+    if not display_name or not text:
+        return False
+    shown = str(Address(text, "x", "x"))[: -len(" <x@x>")]
+    return len(shown.encode("utf-8")) > _DISPLAY_FITS
+
+
+def _encoded(text: str, name: str) -> str:
+    """`text` as RFC 2047 encoded words of at most one line each, for a raw header."""
+    return Header(text, "utf-8", header_name=name).encode(linesep="\n")
+
+
+def _set_addresses(
+    message: EmailMessage, name: str, mailboxes: tuple[Mailbox, ...], smtputf8: bool
+) -> None:
+    """Set an address header; if a display name needs it, write it as encoded words ourselves."""
+    addresses = [_header_address(m, smtputf8) for m in mailboxes]
+    if not any(_needs_own_encoding(a.display_name, display_name=True) for a in addresses):
+        message[name] = addresses
+        return
+    items = [
+        f"{_encoded(a.display_name, name)}\n <{a.addr_spec}>" if a.display_name else a.addr_spec
+        for a in addresses
+    ]
+    message.set_raw(name, ",\n ".join(items))
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    if _needs_own_encoding(subject):
+        message.set_raw("Subject", _encoded(subject, "Subject"))
+    else:
+        message["Subject"] = subject
 
 
 def normalise_body(body: str) -> str:
@@ -270,16 +319,17 @@ def normalise_body(body: str) -> str:
 def build_message(composed: Composed, smtputf8: bool, eight_bit: bool = True) -> EmailMessage:
     """The MIME message; Bcc recipients are in the envelope only, never in a header.
 
-    Without 8BITMIME at the server, non-ASCII text goes quoted-printable or base64.
+    Without 8BITMIME at the server, non-ASCII text goes quoted-printable or base64. Headers
+    mailtui encodes itself are written as they are (`refold_source="none"`).
     """
-    chosen = policy.SMTPUTF8 if smtputf8 else policy.SMTP
+    chosen = (policy.SMTPUTF8 if smtputf8 else policy.SMTP).clone(refold_source="none")
     message = EmailMessage(policy=chosen if eight_bit else chosen.clone(cte_type="7bit"))
-    message["From"] = _header_address(composed.sender, smtputf8)
+    _set_addresses(message, "From", (composed.sender,), smtputf8)
     if composed.to:
-        message["To"] = [_header_address(m, smtputf8) for m in composed.to]
+        _set_addresses(message, "To", composed.to, smtputf8)
     if composed.cc:
-        message["Cc"] = [_header_address(m, smtputf8) for m in composed.cc]
-    message["Subject"] = composed.subject
+        _set_addresses(message, "Cc", composed.cc, smtputf8)
+    _set_subject(message, composed.subject)
     message["Date"] = composed.date
     message["Message-ID"] = composed.message_id
     for name, value in composed.extra_headers:
@@ -305,6 +355,7 @@ class Prepared:
     """A message ready for the wire: the envelope and the exact bytes to send.
 
     This is what the outbox keeps, so a queued message goes out exactly as it was composed.
+    The bytes are in `data`, or, for a message kept on disk, in the file at `path`.
     """
 
     sender: str
@@ -313,6 +364,23 @@ class Prepared:
     smtputf8: bool
     message_id: str
     subject: str = ""
+    path: Path | None = None
+    lines: int | None = None  # line count, when known without reading the bytes again
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path is not None else len(self.data)
+
+    def blocks(self, size: int = 256 * 1024) -> Iterator[bytes]:
+        """The bytes in pieces, from memory or from the file, never all at once from disk."""
+        if self.path is None:
+            view = memoryview(self.data)
+            for start in range(0, len(self.data), size):
+                yield bytes(view[start : start + size])
+            return
+        with self.path.open("rb") as handle:
+            while block := handle.read(size):
+                yield block
 
     def non_ascii_address(self) -> str:
         return next(

@@ -19,7 +19,7 @@ from typing import Any
 
 from tui.core import locations, maildir
 from tui.core.files import write_private
-from tui.core.message import Prepared
+from tui.core.message import Composed, Prepared
 
 SENDING = "sending"  # a process is sending it right now (or died doing so)
 QUEUED = "queued"  # waiting for a retry
@@ -98,6 +98,20 @@ class Outbox:
     def add(self, prepared: Prepared, profile_id: str, sync: bool = True) -> OutboxEntry:
         """Keep `prepared` in the outbox as being sent by this process."""
         path = maildir.deliver(self.folder, prepared.data, sync=sync)
+        return self._record(path, prepared, profile_id, sync)
+
+    def add_composed(self, composed: Composed, profile_id: str) -> tuple[OutboxEntry, Prepared]:
+        """Write `composed` for the wire straight into the outbox (attachments streamed, never
+        held whole in memory); returns the entry and the message, read from that file."""
+        from tui.core.wire import prepared_file, write_wire
+
+        path, (_size, lines) = maildir.write_with(
+            self.folder, lambda out: write_wire(composed, out)
+        )
+        prepared = prepared_file(composed, path, lines)
+        return self._record(path, prepared, profile_id, True), prepared
+
+    def _record(self, path: Path, prepared: Prepared, profile_id: str, sync: bool) -> OutboxEntry:
         entry = OutboxEntry(
             id=maildir.base_name(path),
             profile_id=profile_id,
@@ -162,13 +176,18 @@ class Outbox:
         return path.read_bytes()
 
     def prepared(self, entry: OutboxEntry) -> Prepared:
+        """The queued message, read from its file as it is sent."""
+        path = maildir.find(self.folder, entry.id)
+        if path is None:
+            raise FileNotFoundError(f"outbox message {entry.id} is gone")
         return Prepared(
             sender=entry.sender,
             recipients=entry.recipients,
-            data=self.data(entry),
+            data=b"",
             smtputf8=entry.smtputf8,
             message_id=entry.message_id,
             subject=entry.subject,
+            path=path,
         )
 
     def entries(self) -> list[OutboxEntry]:

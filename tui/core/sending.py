@@ -17,7 +17,7 @@ from datetime import datetime
 from tui.core import locations, maildir
 from tui.core.diagnosis import Failure
 from tui.core.history import AttemptRecorder, result_record
-from tui.core.message import Draft, MessageInputError, Prepared, compose, prepare
+from tui.core.message import Draft, MessageInputError, Prepared, compose
 from tui.core.network import (
     DEFAULT_PROBE_PORTS,
     Locator,
@@ -134,13 +134,11 @@ async def send(
     # Building and filing a large message must not hold up the event loop (the app keeps
     # drawing); a small one is cheaper done at once than handed to a thread.
     small = not composed.attachments and len(composed.body) < 256 * 1024
-    prepared = prepare(composed) if small else await asyncio.to_thread(prepare, composed)
     try:
-        entry = (
-            box.add(prepared, profile.id)
-            if small
-            else await asyncio.to_thread(box.add, prepared, profile.id)
-        )
+        if small:
+            entry, prepared = box.add_composed(composed, profile.id)
+        else:
+            entry, prepared = await asyncio.to_thread(box.add_composed, composed, profile.id)
     except OSError as exc:
         return AttemptResult(
             Outcome.CONFIG,
@@ -359,7 +357,10 @@ def _file(
     """Put the message where its outcome says: sent/, still the outbox, or back to the person."""
     if result.exit_code == ExitCode.OK or result.outcome is Outcome.PARTIAL:
         try:
-            maildir.deliver(locations.sent_dir(), prepared.data)
+            if prepared.path is not None:
+                maildir.deliver_file(locations.sent_dir(), prepared.path)
+            else:
+                maildir.deliver(locations.sent_dir(), prepared.data, sync=False)
         except OSError as exc:
             result = replace(
                 result,

@@ -616,13 +616,11 @@ class SmtpSession:
             )
             self.emit(Mark.ERROR, reason)
             raise Stop(Failure("mail", error="input", detail=reason))
-        data = prepared.data
-        current.size = len(data)
+        size = prepared.size
+        current.size = size
         limit = smtp.esmtp_extensions.get("size", "")
-        if limit.isdigit() and int(limit) and len(data) > int(limit):
-            self.emit(
-                Mark.ERROR, f"message is {len(data)} bytes; the server accepts at most {limit}"
-            )
+        if limit.isdigit() and int(limit) and size > int(limit):
+            self.emit(Mark.ERROR, f"message is {size} bytes; the server accepts at most {limit}")
             raise Stop(
                 Failure(
                     "size",
@@ -631,12 +629,12 @@ class SmtpSession:
                 )
             )
         await self._envelope(
-            smtp, current, prepared.sender, prepared.recipients, len(data), prepared.smtputf8
+            smtp, current, prepared.sender, prepared.recipients, size, prepared.smtputf8
         )
-        await self._data(smtp, data)
+        await self._data(smtp, prepared)
         current.accepted = True
 
-    async def _data(self, smtp: TracingSMTP, data: bytes) -> None:
+    async def _data(self, smtp: TracingSMTP, prepared: Prepared) -> None:
         from tui.core.transcript import human_size
 
         started = time.perf_counter()
@@ -646,15 +644,16 @@ class SmtpSession:
         protocol = smtp.protocol
         assert protocol is not None
         mark = Mark.CLIENT_TLS if smtp.in_tls else Mark.CLIENT
-        lines = data.count(b"\n")
-        self.emit(mark, f"[message: {human_size(len(data))}, {lines:,} lines]")
+        total = prepared.size
+        lines = prepared.lines if prepared.lines is not None else prepared.data.count(b"\n")
+        self.emit(mark, f"[message: {human_size(total)}, {lines:,} lines]")
         self.state("sending", 0.0)
         # Read the final reply concurrently, so a server that answers early is heard.
         reader = asyncio.ensure_future(protocol.read_response(timeout=None))
         end_sent = False
         try:
-            total, sent, last_reported = len(data), 0, -1
-            for chunk in _dot_stuffed_chunks(data):
+            sent, last_reported = 0, -1
+            for chunk in _dot_stuffed(prepared.blocks(CHUNK_SIZE)):
                 if reader.done():
                     break
                 protocol.write(chunk)
@@ -693,19 +692,24 @@ class SmtpSession:
             smtp.close()
 
 
-def _dot_stuffed_chunks(data: bytes) -> Iterable[bytes]:
-    """The message as it goes on the wire after DATA: CRLF line endings, leading dots doubled."""
-    view = memoryview(data)
-    start, length = 0, len(data)
-    while start < length:
-        end = data.find(b"\n", min(start + CHUNK_SIZE, length) - 1)
-        end = length if end == -1 else end + 1
-        chunk = bytes(view[start:end])
-        if chunk.startswith(b"."):  # every chunk starts a line
-            chunk = b"." + chunk
-        yield chunk.replace(b"\n.", b"\n..")
-        start = end
-    if length and not data.endswith(b"\n"):
+def _dot_stuffed(blocks: Iterable[bytes]) -> Iterable[bytes]:
+    """The message as it goes on the wire after DATA: leading dots doubled, ending in CRLF.
+
+    The message was built with CRLF line endings; a block may end mid-line, so whether the
+    next one starts a line is carried over.
+    """
+    at_line_start = True
+    last = b"\n"
+    for block in blocks:
+        if not block:
+            continue
+        if at_line_start and block.startswith(b"."):
+            block = b"." + block
+        block = block.replace(b"\n.", b"\n..")
+        at_line_start = block.endswith(b"\n")
+        last = block[-1:]
+        yield block
+    if last != b"\n":
         yield b"\r\n"
 
 

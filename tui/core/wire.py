@@ -1,0 +1,78 @@
+"""Writing a message for the wire straight to a file, attachments streamed in pieces.
+
+A 25 MB attachment is never held in memory as a whole, nor as its 34 MB of base64: the
+MIME skeleton is built by the email package around a small stand-in for each attachment,
+and each stand-in line is then replaced by the file's base64, read and encoded in pieces.
+The result is byte for byte what `EmailMessage.as_bytes()` would give.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from tui.core.message import Composed, Prepared, build_message, envelope_address
+
+_PIECE = 57 * 1024  # a multiple of 57 bytes: whole 76-character base64 lines per piece
+
+
+def write_wire(composed: Composed, out: BinaryIO) -> tuple[int, int]:
+    """Write the message to `out`; returns (bytes written, lines written)."""
+    smtputf8 = composed.needs_smtputf8
+    if not composed.attachments:
+        data = build_message(composed, smtputf8=smtputf8, eight_bit=smtputf8).as_bytes()
+        out.write(data)
+        return len(data), data.count(b"\n")
+    stand_ins: dict[bytes, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="mailtui-wire-") as folder:
+        placeholders = []
+        for index, path in enumerate(composed.attachments):
+            token = os.urandom(57)  # encodes to exactly one 76-character base64 line
+            stand_in = Path(folder) / str(index) / path.name
+            stand_in.parent.mkdir()
+            stand_in.write_bytes(token)
+            stand_ins[base64.b64encode(token)] = path
+            placeholders.append(stand_in)
+        skeleton_message = Composed(
+            **{**composed.__dict__, "attachments": tuple(placeholders)}  # same names, same types
+        )
+        skeleton = build_message(skeleton_message, smtputf8=smtputf8, eight_bit=smtputf8).as_bytes()
+    size = lines = 0
+    for line in skeleton.splitlines(keepends=True):
+        original = stand_ins.get(line.rstrip(b"\r\n"))
+        if original is None:
+            out.write(line)
+            size += len(line)
+            lines += 1
+            continue
+        with original.open("rb") as handle:
+            while piece := handle.read(_PIECE):
+                encoded = base64.b64encode(piece)
+                block = b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
+                out.write(block)
+                size += len(block)
+                lines += (len(encoded) + 75) // 76
+    return size, lines
+
+
+def envelope(composed: Composed) -> tuple[str, tuple[str, ...]]:
+    smtputf8 = composed.needs_smtputf8
+    sender = envelope_address(composed.sender, smtputf8)
+    return sender, tuple(envelope_address(m, smtputf8) for m in composed.recipients)
+
+
+def prepared_file(composed: Composed, path: Path, lines: int) -> Prepared:
+    sender, recipients = envelope(composed)
+    return Prepared(
+        sender=sender,
+        recipients=recipients,
+        data=b"",
+        smtputf8=composed.needs_smtputf8,
+        message_id=composed.message_id,
+        subject=composed.subject,
+        path=path,
+        lines=lines,
+    )
