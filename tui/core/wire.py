@@ -50,11 +50,11 @@ def write_wire(composed: Composed, out: BinaryIO) -> tuple[int, int]:
             continue
         with original.open("rb") as handle:
             while piece := handle.read(_PIECE):
-                encoded = base64.b64encode(piece)
-                block = b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
+                # encodebytes breaks lines at 76 characters in C; SMTP wants CRLF.
+                block = base64.encodebytes(piece).replace(b"\n", b"\r\n")
                 out.write(block)
                 size += len(block)
-                lines += (len(encoded) + 75) // 76
+                lines += block.count(b"\n")
     return size, lines
 
 
