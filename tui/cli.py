@@ -15,6 +15,8 @@ from tui.core.results import AttemptResult, ExitCode
 from tui.core.transcript import SessionEvent, TranscriptEvent
 
 if TYPE_CHECKING:
+    from tui.core.network import Locator as LocatorT
+    from tui.core.network_history import NetworkHistory as NetworkHistoryT
     from tui.core.outbox import Outbox as OutboxT
     from tui.core.outbox import OutboxEntry as OutboxEntryT
 
@@ -188,11 +190,13 @@ def _send(args: argparse.Namespace) -> int:
         body=body,
         attachments=tuple(args.attach),
     )
-    _warn_if_untrusted(profile, found)
+    locator, history = _warn_if_untrusted(profile, found)
     result = asyncio.run(
         sending.send(
             profile,
             draft,
+            locator=locator,
+            history=history,
             profiles=found.profiles,
             listener=_print_event if args.transcript else None,
             prompt=_prompt,
@@ -202,21 +206,20 @@ def _send(args: argparse.Namespace) -> int:
     return _report(result)
 
 
-def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> None:
-    """mailtui send warns, then still tries, when an IP-trusted profile is used elsewhere."""
+def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> tuple[LocatorT, NetworkHistoryT]:
+    """mailtui send warns, then still tries, when an IP-trusted profile is used elsewhere.
+    Returns the locator and history it read, for the send to reuse."""
     from tui.core.network import Locator
     from tui.core.network_history import NetworkHistory, trust_warning
 
-    locator = Locator()
-    warning = trust_warning(
-        profile,
-        found.profiles,
-        locator.current(),
-        locator.local_address(profile),
-        NetworkHistory(),
-    )
-    if warning is not None:
-        _say(f"warning: {warning.text} Trying anyway.")
+    locator, history = Locator(), NetworkHistory()
+    if not profile.logs_in and profile.networks:
+        warning = trust_warning(
+            profile, found.profiles, locator.current(), locator.local_address(profile), history
+        )
+        if warning is not None:
+            _say(f"warning: {warning.text} Trying anyway.")
+    return locator, history
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -225,11 +228,13 @@ def _check(args: argparse.Namespace) -> int:
     profile, found, code = _find_profile(args.profile_id)
     if profile is None:
         return code
-    _warn_if_untrusted(profile, found)
+    locator, history = _warn_if_untrusted(profile, found)
     result = asyncio.run(
         sending.check(
             profile,
             args.rcpt,
+            locator=locator,
+            history=history,
             profiles=found.profiles,
             listener=_print_event if args.transcript else None,
             prompt=_prompt,

@@ -8,24 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from tui.core.profiles import Profile
-from tui.core.results import Diagnosis, ExitCode
+from tui.core.results import Diagnosis, ExitCode, Failure
 from tui.core.transcript import printable
-
-
-@dataclass(frozen=True)
-class Failure:
-    """What went wrong, as observed: the session stage, the reply, or a local error kind."""
-
-    stage: str  # connect, greeting, ehlo, starttls, tls, auth, mail, rcpt, data, data-end, config
-    code: int | None = None
-    text: str = ""
-    error: str | None = None  # refused, timeout, unreachable, disconnected, cert-*, pin-mismatch…
-    recipient: str | None = None
-    detail: str = ""
-
 
 _BLOCKLIST_RE = re.compile(
     r"block ?list|black ?list|spamhaus|spamcop|barracuda|\brbl\b|dnsbl|blocked using"

@@ -57,7 +57,8 @@ class AttemptRecorder:
             self._handle.close()
             self._handle = None
         record = {"id": self.attempt_id, **record}
-        write_private(self.record_path, json.dumps(record, indent=2).encode("utf-8"))
+        # A record, not a message: atomic is enough, no need to wait for the disk.
+        write_private(self.record_path, json.dumps(record, indent=2).encode("utf-8"), sync=False)
 
 
 def result_record(result: AttemptResult) -> dict[str, Any]:

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from tui.core.transcript import printable
 
-# RFC 5322 atext, plus any non-ASCII character (RFC 6531 allows UTF-8 local parts).
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
+# RFC 5322 atext, plus any non-ASCII character (RFC 6531 allows UTF-8 local parts):
+# atext is everything but controls, space and the specials; written as that complement,
+# it also admits every non-ASCII character, and compiles in a fraction of the time.
+_ATEXT = r'[^\x00-\x20\x7f()<>\[\]:;@\\,."]'
 _DOT_ATOM_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
 _QUOTED_RE = re.compile(r'^"([^"\\]|\\[ -~])*"$')
 _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -179,6 +181,14 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
         raise AddressError(
             field_name, value, f"{label} '{addr}' has characters that are not allowed before the @"
         )
+    if _ENCODED_WORD_RE.search(local):
+        # Mail programs would show the part before the @ decoded, as a different address.
+        raise AddressError(
+            field_name,
+            value,
+            f"{label} '{addr}' has MIME encoded text (=?…?=) before the @, which mail "
+            "programs would show as a different address; type the address itself",
+        )
     if len(local.encode("utf-8")) > 64:
         raise AddressError(
             field_name, value, f"{label} '{addr}' has more than 64 bytes before the @"
@@ -243,6 +253,16 @@ def compose(from_value: str, draft: Draft, message_id: str | None = None) -> Com
     _check_no_control("subject", draft.subject)
     for path in draft.attachments:
         _check_no_control("attachment name", path.name)
+        if not path.name.strip():
+            raise MessageInputError(
+                "attachment name", f"the attachment name '{path.name}' is blank; rename the file"
+            )
+        if _ENCODED_WORD_RE.search(path.name):
+            raise MessageInputError(
+                "attachment name",
+                f"the attachment name '{path.name}' has MIME encoded text (=?…?=), which mail "
+                "programs would show as a different name; rename the file",
+            )
         if not path.is_file():
             raise MessageInputError("attachment", f"{path} is not a readable file")
     domain = _ascii_domain(sender.domain).strip("[]")
@@ -340,8 +360,9 @@ def build_message(composed: Composed, smtputf8: bool, eight_bit: bool = True) ->
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"
         maintype, subtype = ctype.split("/", 1)
+        # Mail programs drop the spaces around a file name: leave them out.
         message.add_attachment(
-            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name.strip()
         )
     return message
 

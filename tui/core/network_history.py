@@ -79,7 +79,7 @@ class NetworkHistory:
             "time": datetime.now().astimezone().isoformat(timespec="seconds"),
             "kind": result.diagnosis.kind if result.diagnosis else result.outcome.value,
         }
-        write_private(self.path, json.dumps(self._data, indent=2).encode("utf-8"))
+        write_private(self.path, json.dumps(self._data, indent=2).encode("utf-8"), sync=False)
 
     def here(self, identity: NetworkIdentity, profile_id: str) -> ProfileHere:
         entry = self._profiles(identity).get(profile_id)

@@ -41,6 +41,18 @@ KEPT = frozenset({Outcome.TEMPORARY, Outcome.UNKNOWN})
 
 
 @dataclass(frozen=True)
+class Failure:
+    """What went wrong, as observed: the session stage, the reply, or a local error kind."""
+
+    stage: str  # connect, greeting, ehlo, starttls, tls, auth, mail, rcpt, data, data-end, config
+    code: int | None = None
+    text: str = ""
+    error: str | None = None  # refused, timeout, unreachable, disconnected, cert-*, pin-mismatch…
+    recipient: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """Why an attempt failed, in one plain sentence with the next step."""
 

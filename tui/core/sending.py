@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tui.core import locations, maildir
-from tui.core.diagnosis import Failure
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
 from tui.core.network import (
@@ -29,7 +28,7 @@ from tui.core.network import (
 from tui.core.network_history import NetworkHistory
 from tui.core.outbox import QUEUED, Outbox, OutboxEntry
 from tui.core.profiles import Profile
-from tui.core.results import KEPT, AttemptResult, ExitCode, Outcome
+from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
 from tui.core.session import SessionReport, SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event

@@ -24,10 +24,9 @@ from aiosmtplib.esmtp import parse_esmtp_extensions
 from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import Default
 
-from tui.core.diagnosis import Failure
 from tui.core.message import Prepared
 from tui.core.profiles import Profile
-from tui.core.results import PHASES, RecipientResult
+from tui.core.results import PHASES, Failure, RecipientResult
 from tui.core.tls import (
     CertificateInfo,
     TlsConfigError,

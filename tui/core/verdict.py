@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from tui.core.diagnosis import Failure, diagnose
 from tui.core.profiles import Profile
-from tui.core.results import AttemptResult, ExitCode, Outcome
+from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome
 from tui.core.session import MessageReport, SessionReport
 
 OUTCOME_BY_EXIT = {
@@ -33,6 +33,8 @@ class Context:
 
 def early_failure(context: Context, failure: Failure) -> AttemptResult:
     """A failure before any connection (configuration, password)."""
+    from tui.core.diagnosis import diagnose  # only failures need it
+
     diagnosis = diagnose(failure, context.profile, context.profiles)
     outcome = OUTCOME_BY_EXIT.get(diagnosis.exit_code, Outcome.CONFIG)
     return AttemptResult(outcome, diagnosis.exit_code, diagnosis.explanation, diagnosis)
@@ -58,7 +60,7 @@ def judge(
             summary="Cancelled; the message was not sent.",
         )
     if failure is not None:
-        diagnosis = diagnose(
+        diagnosis = _diagnose(
             failure, profile, context.profiles, context.prefer, context.client_address
         )
         if context.note:
@@ -79,7 +81,7 @@ def judge(
         )
     if refused:
         first = refused[0]
-        diagnosis = diagnose(
+        diagnosis = _diagnose(
             Failure("rcpt", code=first.code, text=first.text, recipient=first.address),
             profile,
             context.profiles,
@@ -109,6 +111,12 @@ def judge(
     total = session.timings.get("total", 0.0)
     summary = f"Sent to {to} with {profile.name} ({profile.host}) in {total:.0f} ms."
     return replace(base, summary=summary)
+
+
+def _diagnose(*args: Any) -> Diagnosis:
+    from tui.core.diagnosis import diagnose  # loaded on the first failure only
+
+    return diagnose(*args)
 
 
 def _first_line(text: str) -> str:
