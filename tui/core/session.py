@@ -260,7 +260,7 @@ class SmtpSession:
             await self._run(messages, None if check_rcpt is None else list(check_rcpt))
         except Stop as stop:
             self.report.failure = stop.failure
-            self._close()
+            await self._part(stop.failure)
         except asyncio.CancelledError:
             self.emit(Mark.ERROR, "cancelled by the user")
             self.state("cancelled")
@@ -275,6 +275,16 @@ class SmtpSession:
     def _close(self) -> None:
         if self._smtp is not None:
             self._smtp.close()
+
+    async def _part(self, failure: Failure) -> None:
+        """After a refusal the server gets its QUIT (RFC 5321 4.1.1.10); after a broken,
+        stalled or tampered connection there is nothing left to say on it."""
+        polite = failure.error is None or failure.error in ("starttls-missing", "auth-method")
+        smtp = self._smtp
+        if polite and smtp is not None and smtp.is_connected:
+            await self._quit(smtp)
+        else:
+            self._close()
 
     async def _run(self, messages: Sequence[Prepared], check_rcpt: list[str] | None) -> None:
         profile = self.profile
