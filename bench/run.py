@@ -59,8 +59,20 @@ class Row:
         return statistics.median(r.peak_kb for r in self.runs) / 1024
 
 
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
 def measure(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> Run:
-    """Run one process; wall time, its CPU time and peak RSS from wait4's rusage."""
+    """Run one process; wall time, CPU time (wait4's rusage) and peak RSS.
+
+    The peak is taken by GNU time when it is there: a child forked from this (large)
+    Python process would otherwise report the parent's pages as its own high-water mark.
+    """
+    report = None
+    if GNU_TIME:
+        report = tempfile.NamedTemporaryFile(prefix="mailtui-bench-rss-", delete=False)
+        report.close()
+        argv = [GNU_TIME, "-f", "%M", "-o", report.name, *argv]
     started = time.perf_counter()
     process = subprocess.Popen(
         argv,
@@ -78,7 +90,12 @@ def measure(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | N
     if os.waitstatus_to_exitcode(status) != 0:
         error = process.stderr.read().decode() if process.stderr else ""
         raise RuntimeError(f"{argv[0]} failed: {error.strip()[-500:]}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    peak_kb = usage.ru_maxrss
+    if report is not None:
+        text = Path(report.name).read_text().strip().splitlines()
+        Path(report.name).unlink()
+        peak_kb = int(text[-1]) if text and text[-1].isdigit() else peak_kb
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak_kb)
 
 
 def repeat(

@@ -136,14 +136,19 @@ class Outbox:
         data["recipients"] = list(entry.recipients)
         write_private(self._meta_path(entry.id), json.dumps(data, indent=2).encode(), sync=sync)
 
-    def update(self, entry: OutboxEntry, **changes: Any) -> OutboxEntry:
+    def update(self, entry: OutboxEntry, sync: bool = True, **changes: Any) -> OutboxEntry:
         updated = replace(entry, **changes)
-        self._save(updated)
+        self._save(updated, sync)
         return updated
 
     def claim(self, entry: OutboxEntry) -> OutboxEntry:
-        """Mark an entry as being sent by this process."""
-        return self.update(entry, state=SENDING, pid=os.getpid())
+        """Mark an entry as being sent by this process (a state, not the message: no fsync)."""
+        return self.update(entry, sync=False, state=SENDING, pid=os.getpid())
+
+    def _path(self, entry_id: str) -> Path | None:
+        """Where the message file is: in new/ (where mailtui files it), else wherever it moved."""
+        direct = self.folder / "new" / entry_id
+        return direct if direct.exists() else maildir.find(self.folder, entry_id)
 
     def failed(
         self, entry: OutboxEntry, error: str, unknown: bool, attempt_id: str | None
@@ -164,20 +169,20 @@ class Outbox:
         return self.update(entry, state=QUEUED, next_try=0.0, pid=None)
 
     def remove(self, entry_id: str) -> None:
-        path = maildir.find(self.folder, entry_id)
+        path = self._path(entry_id)
         if path is not None:
             path.unlink(missing_ok=True)
         self._meta_path(entry_id).unlink(missing_ok=True)
 
     def data(self, entry: OutboxEntry) -> bytes:
-        path = maildir.find(self.folder, entry.id)
+        path = self._path(entry.id)
         if path is None:
             raise FileNotFoundError(f"outbox message {entry.id} is gone")
         return path.read_bytes()
 
     def prepared(self, entry: OutboxEntry) -> Prepared:
         """The queued message, read from its file as it is sent."""
-        path = maildir.find(self.folder, entry.id)
+        path = self._path(entry.id)
         if path is None:
             raise FileNotFoundError(f"outbox message {entry.id} is gone")
         return Prepared(

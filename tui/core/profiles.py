@@ -83,7 +83,7 @@ class ProfileError(Exception):
         return self.path.stem
 
     def __str__(self) -> str:
-        where = f"{self.path}" + (f", key '{self.key}'" if self.key else "")
+        where = f"{self.path}" + (f", key '{self.key}'" if self.key is not None else "")
         return f"{where}: {self.problem}"
 
 
