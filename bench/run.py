@@ -70,9 +70,8 @@ def measure(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | N
     """
     report = None
     if GNU_TIME:
-        report = tempfile.NamedTemporaryFile(prefix="mailtui-bench-rss-", delete=False)
-        report.close()
-        argv = [GNU_TIME, "-f", "%M", "-o", report.name, *argv]
+        with tempfile.NamedTemporaryFile(prefix="mailtui-bench-rss-", delete=False) as report:
+            argv = [GNU_TIME, "-f", "%M", "-o", report.name, *argv]
     started = time.perf_counter()
     process = subprocess.Popen(
         argv,
