@@ -236,7 +236,12 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         except ValueError:
             raise fail("source_address", 'must be an IP address such as "192.168.1.7"') from None
     if "ca_file" in values:
-        values["ca_file"] = str(Path(values["ca_file"]).expanduser())
+        try:
+            values["ca_file"] = str(Path(values["ca_file"]).expanduser())
+        except RuntimeError:  # ~user for a user that does not exist, or no home folder
+            raise fail(
+                "ca_file", "starts with ~ but that home folder cannot be found; give the full path"
+            ) from None
     from tui.core.message import AddressError, parse_mailbox
 
     try:
@@ -276,6 +281,14 @@ def load_profile(path: Path) -> Profile:
         raise ProfileError(path, None, "is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(path, None, f"is not valid TOML ({exc}); fix the syntax") from None
+    except ValueError:  # an integer longer than Python converts (4300 digits)
+        raise ProfileError(
+            path, None, "has a number too long to read; shorten it or fix the syntax"
+        ) from None
+    except RecursionError:
+        raise ProfileError(
+            path, None, "has lists or tables nested too deeply to read; fix the syntax"
+        ) from None
     profile = parse_profile(path.stem, data, path)
     if profile.password is not None:
         mode = stat.S_IMODE(path.stat().st_mode)

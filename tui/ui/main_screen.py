@@ -66,8 +66,11 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         from tui.ui.app import MailtuiApp
 
-        self.set_class(event.size.width < NARROW_WIDTH, "narrow")
-        self.set_class(event.size.height < SHORT_HEIGHT, "short")
+        narrow, short = event.size.width < NARROW_WIDTH, event.size.height < SHORT_HEIGHT
+        if narrow == self.has_class("narrow") and short == self.has_class("short"):
+            return  # a class change restyles the whole screen: only when the layout changes
+        self.set_class(narrow, "narrow")
+        self.set_class(short, "short")
         app = self.app
-        if isinstance(app, MailtuiApp):
+        if isinstance(app, MailtuiApp) and app.demo is not None:
             app.update_banner()
