@@ -654,7 +654,11 @@ class SmtpSession:
         assert protocol is not None
         mark = Mark.CLIENT_TLS if smtp.in_tls else Mark.CLIENT
         total = prepared.size
-        lines = prepared.lines if prepared.lines is not None else prepared.data.count(b"\n")
+        lines = prepared.lines
+        if lines is None:
+            lines = await asyncio.to_thread(
+                lambda: sum(block.count(b"\n") for block in prepared.blocks())
+            )
         self.emit(mark, f"[message: {human_size(total)}, {lines:,} lines]")
         self.state("sending", 0.0)
         # Read the final reply concurrently, so a server that answers early is heard.
