@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -69,6 +68,8 @@ def deliver_file(folder: Path, source: Path, sync: bool = False) -> Path:
         try:
             os.link(source, tmp)
         except OSError:
+            import shutil  # only across file systems; shutil is slow to import
+
             shutil.copyfile(source, tmp)
             os.chmod(tmp, 0o600)
             if sync:

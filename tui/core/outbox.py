@@ -109,7 +109,8 @@ class Outbox:
             self.folder, lambda out: write_wire(composed, out)
         )
         prepared = prepared_file(composed, path, lines)
-        return self._record(path, prepared, profile_id, True), prepared
+        # The message itself is on disk for good; its record is rewritten at every attempt.
+        return self._record(path, prepared, profile_id, False), prepared
 
     def _record(self, path: Path, prepared: Prepared, profile_id: str, sync: bool) -> OutboxEntry:
         entry = OutboxEntry(
