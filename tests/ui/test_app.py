@@ -502,15 +502,39 @@ async def test_outbox_entry_can_be_edited_back_into_the_form(
     assert Outbox().entries() == []
 
 
-@pytest.fixture
-def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A real keyring backend (keyrings.alt's file keyring) in a temporary folder."""
-    import keyring
-    from keyrings.alt.file import PlaintextKeyring
+class MemoryKeyring:
+    """A keyring backend that keeps passwords in this process, like a desktop keyring would
+    keep them in its own store: real keyring API calls, nothing written to disk."""
 
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring"))
+    def __init__(self) -> None:
+        from keyring.backend import KeyringBackend
+
+        class Backend(KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.store: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.store.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.store[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                self.store.pop((service, username), None)
+
+        self.backend = Backend()
+
+
+@pytest.fixture
+def file_keyring() -> Iterator[None]:
+    """A working system keyring for the test (the default here is the null one)."""
+    import keyring
+
     previous = keyring.get_keyring()
-    keyring.set_keyring(PlaintextKeyring())
+    keyring.set_keyring(MemoryKeyring().backend)
     yield
     keyring.set_keyring(previous)
 
