@@ -23,18 +23,18 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "app.send", "Send", id="send", priority=True),
         Binding("escape", "app.cancel_send", "Cancel send", id="cancel-send"),
-        Binding("ctrl+t", "app.next_profile", "Switch profile", id="switch-profile", priority=True),
-        Binding("ctrl+r", "app.retry", "Retry with suggested", id="retry", priority=True),
+        Binding("ctrl+t", "app.next_profile", "Next profile", id="switch-profile", priority=True),
+        Binding("ctrl+r", "app.retry", "Retry/switch", id="retry", priority=True),
         Binding("ctrl+n", "app.add_network", "Trust network", id="add-network", priority=True),
         # Shown in the form itself ("ctrl+e opens $EDITOR", "ctrl+f to attach").
         Binding("ctrl+e", "app.edit_body", "$EDITOR", id="edit-body", priority=True, show=False),
         Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True, show=False),
         Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
-        Binding("f3", "app.new_profile", "New profile", id="new-profile", priority=True),
+        Binding("f3", "app.new_profile", "New", id="new-profile", priority=True),
         Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
         Binding("f5", "app.history", "History", id="history", priority=True),
         Binding("f6", "app.mailbox", "Mailbox", id="demo-mailbox", priority=True),
-        Binding("f7", "app.toggle_network", "Switch network", id="demo-network", priority=True),
+        Binding("f7", "app.toggle_network", "Move", id="demo-network", priority=True),
         Binding("f8", "app.outbox", "Outbox", id="outbox", priority=True),
         Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True),
     ]
