@@ -130,3 +130,45 @@ def test_example_profiles_shipped_with_the_project_are_valid() -> None:
     assert found.errors == ()
     assert len(found.profiles) >= 2
     assert {p.provider for p in found.profiles} == {"isp", "portal"}
+
+
+# Regressions found by the properties in test_properties.py: each used to escape as an
+# exception other than ProfileError (or, for the empty key, name no key at all).
+BASE_TOML = 'name = "Home"\nfrom = "j@isp.example"\nhost = "smtp.isp.example"\nsecurity = "none"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ('"" = "x"\n', "", "unknown key"),
+        (BASE_TOML + 'ca_file = "~no-such-user-mailtui/ca.pem"\n', "ca_file", "full path"),
+        ("port = " + "1" * 5000 + "\n", None, "number too long"),
+        ("networks = " + "[" * 3000 + "]" * 3000 + "\n", None, "nested too deeply"),
+        ("x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n", None, "nested too deeply"),
+    ],
+    ids=["empty-key", "unknown-user-home", "long-number", "deep-list", "deep-table"],
+)
+def test_hostile_profile_text_is_a_profile_error(
+    home: Path, text: str, key: str | None, words: str
+) -> None:
+    folder = home / "profiles"
+    folder.mkdir()
+    path = folder / "odd.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == key
+    assert str(path) in str(caught.value) and words in str(caught.value)
+    if key is not None:
+        assert f"key '{key}'" in str(caught.value)
+    assert load_profiles().errors[0].path == path  # and listing the folder does not stop
+
+
+@pytest.mark.parametrize("item", [5, True, 3232235777])
+def test_network_that_is_not_text_is_refused(home: Path, item: object) -> None:
+    # Was accepted as 0.0.0.5/32, 0.0.0.1/32 and 192.168.1.1/32.
+    path = write_profile(home, "n", **BASE, networks=[item])
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == "networks"
+    assert "is not a network such as" in str(caught.value)

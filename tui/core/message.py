@@ -9,14 +9,15 @@ from __future__ import annotations
 import ipaddress
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
 from tui.core.transcript import printable
 
@@ -31,8 +32,8 @@ _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Text that mail programs decode as an RFC 2047 encoded word (the email package's own pattern).
 _ENCODED_WORD_RE = re.compile(r"=\?[^?]*\?[qQbB]\?.*?\?=")
-# Longest display name, as written in a header, that the email package never has to fold.
-_DISPLAY_FITS = 76
+# SMTP's limit on a line, CRLF not counted (RFC 5321 section 4.5.3.1.6).
+_MAX_LINE = 998
 
 
 class MessageInputError(ValueError):
@@ -166,6 +167,8 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
         display, addr = text[:cut].strip(), text[cut + 1 : -1].strip()
         if len(display) >= 2 and display[0] == display[-1] == '"':
             display = re.sub(r"\\(.)", r"\1", display[1:-1]).strip()
+        # Mail programs show a run of spaces in a name as one space (RFC 5322 phrase).
+        display = re.sub(" {2,}", " ", display)
         if "<" in display or ">" in display:
             raise AddressError(field_name, value, f"{label} '{value}' has stray angle brackets")
     else:
@@ -288,19 +291,31 @@ def _header_address(mailbox: Mailbox, smtputf8: bool) -> Address:
     return Address(mailbox.display_name, local, domain)
 
 
-def _needs_own_encoding(text: str, *, display_name: bool = False) -> bool:
-    """True for header text the email package would not carry exactly.
+def _set_checked(message: EmailMessage, name: str, value: Any, same: Callable[[Any], bool]) -> bool:
+    """Set header `name` through the email package; keep it only if it reads back as set.
 
-    It decodes text that looks like an encoded word (`=?utf-8?q?…?=`) instead of keeping it,
-    and folding a display name longer than a line drops its quotes (CPython gh-80222), which
-    turns `"Doe, Jane …"` into two addresses, or leaves a long word on a line over 998 octets.
+    The package does not always write what it was given: it decodes text that looks like an
+    encoded word (`=?utf-8?q?…?=`), drops the quotes of a display name it folds (CPython
+    gh-80222, which turns `"Doe, Jane …"` into two addresses), collapses runs of spaces in a
+    name, leaves a local part such as `"."` unquoted, adds a space where it folds before an
+    encoded word, folds right after the colon (a reader may keep that space), and cannot fold
+    a long word into SMTP's 998 octets. `same` compares the header as a reader parses it with
+    what was meant.
     """
-    if _ENCODED_WORD_RE.search(text):
-        return True
-    if not display_name or not text:
-        return False
-    shown = str(Address(text, "x", "x"))[: -len(" <x@x>")]
-    return len(shown.encode("utf-8")) > _DISPLAY_FITS
+    try:
+        message[name] = value
+        lines = message[name].fold(policy=message.policy).split(message.policy.linesep)
+        if all(len(line.encode("utf-8")) <= _MAX_LINE for line in lines):
+            # Unfolded as Python's reader does: spaces dropped from the first line only.
+            unfolded = lines[0][len(name) + 1 :].lstrip(" ") + "".join(lines[1:])
+            parsed = policy.default.header_factory(name, unfolded)
+            flaws = [d for d in parsed.defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
+            if not flaws and same(parsed):
+                return True
+    except Exception:  # the package's own parser fails on some of what it writes
+        pass
+    del message[name]
+    return False
 
 
 def _encoded(text: str, name: str) -> str:
@@ -311,23 +326,28 @@ def _encoded(text: str, name: str) -> str:
 def _set_addresses(
     message: EmailMessage, name: str, mailboxes: tuple[Mailbox, ...], smtputf8: bool
 ) -> None:
-    """Set an address header; if a display name needs it, write it as encoded words ourselves."""
+    """Set an address header; when the email package would get it wrong, write it ourselves:
+    each display name as encoded words, each address as typed (it passed the checks)."""
     addresses = [_header_address(m, smtputf8) for m in mailboxes]
-    if not any(_needs_own_encoding(a.display_name, display_name=True) for a in addresses):
-        message[name] = addresses
+    wanted = [(a.display_name, a.username, a.domain) for a in addresses]
+
+    def same(header: Any) -> bool:
+        return [(a.display_name, a.username, a.domain) for a in header.addresses] == wanted
+
+    if _set_checked(message, name, addresses, same):
         return
-    items = [
-        f"{_encoded(a.display_name, name)}\n <{a.addr_spec}>" if a.display_name else a.addr_spec
-        for a in addresses
-    ]
+    items = []
+    for mailbox in mailboxes:
+        domain = mailbox.domain if smtputf8 else _ascii_domain(mailbox.domain)
+        spec = f"{mailbox.local}@{domain}"
+        name_part = _encoded(mailbox.display_name, name) if mailbox.display_name else ""
+        items.append(f"{name_part}\n <{spec}>" if name_part else spec)
     message.set_raw(name, ",\n ".join(items))
 
 
 def _set_subject(message: EmailMessage, subject: str) -> None:
-    if _needs_own_encoding(subject):
+    if not _set_checked(message, "Subject", subject, lambda header: str(header) == subject):
         message.set_raw("Subject", _encoded(subject, "Subject"))
-    else:
-        message["Subject"] = subject
 
 
 def normalise_body(body: str) -> str:

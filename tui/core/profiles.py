@@ -224,6 +224,8 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         networks = []
         for item in values["networks"]:
             try:
+                if not isinstance(item, str):  # ip_network takes 5 (or true) as 0.0.0.5/32
+                    raise TypeError(item)
                 networks.append(str(ipaddress.ip_network(item, strict=False)))
             except (ValueError, TypeError):
                 raise fail(
