@@ -208,8 +208,14 @@ def addresses_of(message: EmailMessage, name: str) -> tuple[Address, ...]:
     return addresses
 
 
+def reader_spaces(name: str) -> str:
+    """A display name as Python's reader gives it back from encoded words: it takes a space
+    and any other whitespace after it (such as a no-break space) as one space (get_fws)."""
+    return re.sub(r" \s+", " ", name)
+
+
 def assert_address(header: Address, display: str, local: str, domain: str, utf8: bool) -> None:
-    assert unescape(header.display_name) == display
+    assert reader_spaces(unescape(header.display_name)) == reader_spaces(display)
     assert unescape(header.username) == unquote_local(local)
     assert unescape(header.domain) == header_domain(domain, utf8)
 
@@ -370,7 +376,8 @@ def fresh_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], Path
 
 injected = st.builds(
     lambda before, breaker, after: before + breaker + after,
-    st.text(wide_char, max_size=10),
+    # No comma or semicolon: in To, "x,\n y@z" is two addresses, the line break mere space.
+    st.text(wide_char, max_size=10).filter(lambda s: not set(",;") & set(s)),
     st.sampled_from(["\r\n", "\n", "\r", "\x00", "\x1b", "\x85", "\u2028", "\u2029", "\x0b"]),
     st.sampled_from(["Bcc: evil@example.org", "X-Injected: 1", " <x@y.example>", "x"]),
 )
@@ -469,7 +476,7 @@ def test_long_lines_and_long_headers_fit_in_998_octets(
     message = parse_back(prepared.data)
     assert message["Subject"] == subject.strip()
     [header] = addresses_of(message, "From")
-    assert unescape(header.display_name) == re.sub(" {2,}", " ", display.strip())
+    assert reader_spaces(unescape(header.display_name)) == reader_spaces(display.strip())
     assert text_of(message) == expected_text(body)
 
 
