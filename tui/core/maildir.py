@@ -40,22 +40,8 @@ def deliver(folder: Path, data: bytes, name: str | None = None, sync: bool = Tru
     With an existing `name`, the message in `new/` is replaced atomically. On any error the
     temporary file is removed and whatever was there before stays as it was.
     """
-    ensure_maildir(folder)
-    name = name or unique_name()
-    tmp = folder / "tmp" / name
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
-        final = folder / "new" / name
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return final
+    path, _written = write_with(folder, lambda out: out.write(data), sync=sync, name=name)
+    return path
 
 
 def deliver_file(folder: Path, source: Path, sync: bool = False) -> Path:
@@ -83,10 +69,13 @@ def deliver_file(folder: Path, source: Path, sync: bool = False) -> Path:
     return final
 
 
-def write_with(folder: Path, writer: Callable[[BinaryIO], T], sync: bool = True) -> tuple[Path, T]:
-    """Like `deliver`, but `writer` streams the message into the file; returns its result."""
+def write_with(
+    folder: Path, writer: Callable[[BinaryIO], T], sync: bool = True, name: str | None = None
+) -> tuple[Path, T]:
+    """Write a message into `folder` through `writer` (it streams into the file): tmp/ first,
+    flushed to disk, then renamed into new/. Returns the path and the writer's result."""
     ensure_maildir(folder)
-    name = unique_name()
+    name = name or unique_name()
     tmp = folder / "tmp" / name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
