@@ -120,15 +120,9 @@ async def send(
         return keep_draft(
             AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         )
-    problem = _before_connecting(profile, context)
+    secret, problem = _before_connecting(profile, context, password, prompt)
     if problem is not None:
         return keep_draft(problem)
-    try:
-        secret = _password(profile, password, prompt)
-    except SecretError as exc:
-        return keep_draft(
-            early_failure(context, Failure("config", error="no-password", detail=f"{exc}."))
-        )
     box = outbox or Outbox()
     # Building and filing a large message must not hold up the event loop (the app keeps
     # drawing); a small one is cheaper done at once than handed to a thread.
@@ -170,14 +164,7 @@ async def flush(
         nothing = AttemptResult(Outcome.SENT, ExitCode.OK, "Nothing to send.")
         return FlushResult(nothing, ())
     context = Context(profile, profiles)
-    problem = _before_connecting(profile, context)
-    if problem is None:
-        try:
-            secret = _password(profile, password, prompt)
-        except SecretError as exc:
-            problem = early_failure(
-                context, Failure("config", error="no-password", detail=f"{exc}.")
-            )
+    secret, problem = _before_connecting(profile, context, password, prompt)
     if problem is not None:
         return FlushResult(problem, tuple((e, problem) for e in entries))
     jobs: list[tuple[OutboxEntry, Prepared]] = []
@@ -215,30 +202,30 @@ async def check(
     except MessageInputError as exc:
         return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
     context = Context(profile, profiles)
-    problem = _before_connecting(profile, context)
+    secret, problem = _before_connecting(profile, context, password, prompt)
     if problem is not None:
-        return replace(problem, summary=f"will be refused: {problem.summary}")
-    try:
-        secret = _password(profile, password, prompt)
-    except SecretError as exc:
-        return early_failure(context, Failure("config", error="no-password", detail=f"{exc}."))
+        if problem.diagnosis is not None and problem.diagnosis.kind == "auth-over-plaintext":
+            return replace(problem, summary=f"will be refused: {problem.summary}")
+        return problem
     where = Surroundings(profiles, locator, history, probe, None)
     results = await _attempt(profile, secret, where, listener, [], addresses, None, fresh=True)
     return results[0][1]
 
 
-def _before_connecting(profile: Profile, context: Context) -> AttemptResult | None:
+def _before_connecting(
+    profile: Profile, context: Context, password: str | None, prompt: Prompt | None
+) -> tuple[str | None, AttemptResult | None]:
+    """What every attempt checks first: no password over plain text, and the password
+    itself. Returns (password, None), or (None, the failure) without any connection."""
     if profile.logs_in and profile.security == "none":
-        return early_failure(context, Failure("config", error="plaintext-auth"))
-    return None
-
-
-def _password(profile: Profile, password: str | None, prompt: Prompt | None) -> str | None:
-    if not profile.logs_in:
-        return None
-    if password is not None:
-        return password
-    return resolve_password(profile, prompt)
+        return None, early_failure(context, Failure("config", error="plaintext-auth"))
+    if not profile.logs_in or password is not None:
+        return password if profile.logs_in else None, None
+    try:
+        return resolve_password(profile, prompt), None
+    except SecretError as exc:
+        failure = Failure("config", error="no-password", detail=f"{exc}.")
+        return None, early_failure(context, failure)
 
 
 def _permanent(result: AttemptResult) -> bool:

@@ -30,7 +30,7 @@ from tui.core.profiles import (
     profile_to_toml,
     save_profile,
 )
-from tui.core.secrets import SecretError, resolve_password, store_in_keyring
+from tui.core.secrets import store_in_keyring
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 TEXT_FIELDS: list[tuple[str, str, str]] = [
@@ -277,21 +277,19 @@ class ProfileEditor(Screen[Profile | None]):
 
     @work(exclusive=True, group="editor-check")
     async def run_check(self, profile: Profile) -> None:
-        import asyncio
 
         pane = self.query_one(TranscriptPane)
         pane.begin(f"check {profile.id}")
         password = self.query_one("#f-secret", Input).value or None  # typed, not yet saved
         if profile.logs_in and password is None:
-            try:
-                password = await asyncio.to_thread(resolve_password, profile)
-            except SecretError:
-                from tui.ui.screens.password import PasswordScreen
+            from tui.ui.app import MailtuiApp
 
-                password = await self.app.push_screen_wait(PasswordScreen(profile))
-                if not password:
-                    pane.state = "cancelled"
-                    return
+            app = self.app
+            assert isinstance(app, MailtuiApp)
+            password = await app.password_for(profile)  # its sources, else the masked prompt
+            if not password:
+                pane.state = "cancelled"
+                return
         result = await sending.check(profile, (), listener=pane.handle, password=password)
         pane.finish(result, check=True)
         pane.log_widget.write(Text(f"verdict: {result.summary}", style="bold"))
