@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import difflib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -29,22 +28,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"mailtui: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="mailtui",
-        description="Send mail through the right SMTP server and see exactly what happened. "
-        "With no command, mailtui opens the app.",
-        epilog="Exit codes follow sysexits: 0 sent, 64 usage, 65 bad message input, 69 refused "
-        "by the server, 75 temporary failure (kept in the outbox), 77 login failed, 78 bad "
-        "profile, 74 TLS or I/O failure.",
-    )
-    parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
-    parser.add_argument("--profile", metavar="ID", help="start with this profile selected")
-    # For the benchmark: start headless and exit once the first screen is shown.
-    parser.add_argument("--exit-after-start", action="store_true", help=argparse.SUPPRESS)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    send = commands.add_parser("send", help="send one message without the interface")
+def _send_arguments(send: argparse.ArgumentParser) -> None:
     send.add_argument("--profile", required=True, metavar="ID", dest="send_profile")
     each = "repeat it, or separate addresses with commas"
     send.add_argument(
@@ -72,27 +56,60 @@ def build_parser() -> argparse.ArgumentParser:
         "--transcript", action="store_true", help="print the live transcript to stderr"
     )
 
-    check = commands.add_parser("check", help="pre-flight a profile: everything but DATA")
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("profile_id", metavar="ID")
     check.add_argument("--rcpt", action="append", default=[], metavar="ADDR")
     check.add_argument("--transcript", action="store_true", help="print the live transcript")
 
-    commands.add_parser("profiles", help="list profiles and any errors in their files")
 
-    outbox = commands.add_parser("outbox", help="messages waiting to be sent: list, flush")
+def _outbox_arguments(outbox: argparse.ArgumentParser) -> None:
     outbox.add_argument(
         "action", nargs="?", default="list", choices=["list", "flush", "retry", "delete"]
     )
     outbox.add_argument("ids", nargs="*", metavar="ID", help="with retry or delete: which entries")
     outbox.add_argument("--transcript", action="store_true", help="print the live transcript")
 
-    history = commands.add_parser("history", help="recent attempts; N shows one transcript")
+
+def _history_arguments(history: argparse.ArgumentParser) -> None:
     history.add_argument("n", nargs="?", metavar="N", help="number in the list, or attempt id")
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
+    "send": ("send one message without the interface", _send_arguments),
+    "check": ("pre-flight a profile: everything but DATA", _check_arguments),
+    "profiles": ("list profiles and any errors in their files", None),
+    "outbox": ("messages waiting to be sent: list, flush", _outbox_arguments),
+    "history": ("recent attempts; N shows one transcript", _history_arguments),
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given `argv`, only the commands it names get their arguments
+    (each add_argument costs a little, and `mailtui send` should start at once)."""
+    parser = _Parser(
+        prog="mailtui",
+        description="Send mail through the right SMTP server and see exactly what happened. "
+        "With no command, mailtui opens the app.",
+        epilog="Exit codes follow sysexits: 0 sent, 64 usage, 65 bad message input, 69 refused "
+        "by the server, 75 temporary failure (kept in the outbox), 77 login failed, 78 bad "
+        "profile, 74 TLS or I/O failure.",
+    )
+    parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
+    parser.add_argument("--profile", metavar="ID", help="start with this profile selected")
+    # For the benchmark: start headless and exit once the first screen is shown.
+    parser.add_argument("--exit-after-start", action="store_true", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    named = set(COMMANDS) if argv is None else set(argv)
+    for name, (text, add_arguments) in COMMANDS.items():
+        command = commands.add_parser(name, help=text)
+        if add_arguments is not None and name in named:
+            add_arguments(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command is not None and (args.demo or args.profile):
         parser.error("--demo and --profile go with the app (mailtui with no command)")
@@ -135,6 +152,8 @@ def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
         _say(f"profile {profile_id} cannot be used: {error}")
         return None, found, ExitCode.CONFIG
     ids = [p.id for p in found.profiles]
+    import difflib  # only for a mistyped profile
+
     near = difflib.get_close_matches(profile_id, ids, n=1)
     hint = (
         f"did you mean {near[0]}?"

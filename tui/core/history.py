@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from tui.core.transcript import SessionEvent, TranscriptEvent
 
 
 def new_attempt_id() -> str:
-    return datetime.now().strftime("%Y%m%dT%H%M%S.%f") + "-" + secrets.token_hex(2)
+    return datetime.now().strftime("%Y%m%dT%H%M%S.%f") + "-" + os.urandom(2).hex()
 
 
 class AttemptRecorder:

@@ -6,7 +6,6 @@ and the fix, and the other profiles still load.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 import stat
@@ -127,6 +126,12 @@ HOSTNAME_RE = re.compile(
 )
 
 
+def _nearest(word: str, choices: list[str] | tuple[str, ...]) -> list[str]:
+    import difflib  # only for a mistake in a profile file
+
+    return difflib.get_close_matches(word, list(choices), n=1)
+
+
 def _kind(value: Any) -> str:
     kinds = {bool: "true/false", str: "text", int: "a number", float: "a number", list: "a list"}
     return kinds.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
@@ -170,7 +175,7 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         )
     for key in data:
         if key not in _KEYS:
-            near = difflib.get_close_matches(key, list(_KEYS), n=1)
+            near = _nearest(key, list(_KEYS))
             hint = f"did you mean '{near[0]}'?" if near else f"valid keys are {', '.join(_KEYS)}"
             raise fail(key, f"unknown key; {hint}")
     for key in REQUIRED_KEYS:
@@ -190,7 +195,7 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     if values.setdefault("provider", "isp") not in PROVIDER_VALUES:
         raise fail("provider", f"must be one of {', '.join(PROVIDER_VALUES)}")
     if values.setdefault("auth", "none") not in AUTH_VALUES:
-        near = difflib.get_close_matches(str(values["auth"]).lower(), AUTH_VALUES, n=1)
+        near = _nearest(str(values["auth"]).lower(), AUTH_VALUES)
         hint = f'; did you mean "{near[0]}"?' if near else ""
         raise fail("auth", f"must be one of {', '.join(AUTH_VALUES)}{hint}")
     if not values["name"].strip():

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from collections.abc import Callable
 
@@ -26,6 +25,8 @@ def run_password_command(profile: Profile) -> str:
     """Run `password_command` without a shell and return its first output line."""
     assert profile.password_command is not None
     try:
+        import shlex  # only profiles with a password_command need it
+
         argv = shlex.split(profile.password_command)
     except ValueError as exc:
         raise SecretError(

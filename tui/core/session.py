@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
 from aiosmtplib.esmtp import parse_esmtp_extensions
@@ -27,19 +27,24 @@ from aiosmtplib.typing import Default
 from tui.core.message import Prepared
 from tui.core.profiles import Profile
 from tui.core.results import PHASES, Failure, RecipientResult
-from tui.core.tls import (
-    CertificateInfo,
-    TlsConfigError,
-    describe_certificate,
-    fetch_certificate,
-    make_tls_context,
-    verify_error_kind,
-)
 from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event, printable
+
+if TYPE_CHECKING:  # tls is imported only by sessions that use TLS
+    from tui.core.tls import CertificateInfo
 
 CHUNK_SIZE = 64 * 1024
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
+
+
+async def _addresses(host: str, port: int) -> list[Any]:
+    """The addresses to try for host:port. A literal IP address needs no lookup, and so no
+    thread (a name lookup blocks, so the event loop hands it to one)."""
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        loop = asyncio.get_running_loop()
+        return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
 class UnexpectedReply(aiosmtplib.SMTPException):
@@ -322,6 +327,8 @@ class SmtpSession:
             f"connecting to {profile.host}:{profile.effective_port} ({profile.security}){source}",
         )
         # Loading the trust store takes a while: do it while the TCP handshake runs.
+        if profile.security != "none":
+            from tui.core.tls import TlsConfigError, make_tls_context
         tls_ready = (
             asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
             if profile.security != "none"
@@ -390,9 +397,7 @@ class SmtpSession:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(profile.timeout):
-                infos = await loop.getaddrinfo(
-                    profile.host, profile.effective_port, type=socket.SOCK_STREAM
-                )
+                infos = await _addresses(profile.host, profile.effective_port)
                 last_error: OSError = OSError(f"no address for {profile.host}")
                 for family, kind, proto, _name, address in infos:
                     sock = socket.socket(family, kind, proto)
@@ -432,6 +437,8 @@ class SmtpSession:
     async def _tls_failure(self, exc: BaseException) -> Failure:
         """Describe a failed handshake; for a bad certificate, fetch it to show its fingerprint."""
 
+        from tui.core.tls import fetch_certificate, verify_error_kind
+
         kind = verify_error_kind(exc)
         reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
         self.emit(Mark.ERROR, f"TLS failed: {reason}")
@@ -445,6 +452,8 @@ class SmtpSession:
         return Failure("tls", error=kind, detail=detail if kind.startswith("cert") else str(reason))
 
     def _tls_established(self, smtp: TracingSMTP) -> None:
+        from tui.core.tls import describe_certificate
+
         ssl_object = smtp.get_transport_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True)
         info = describe_certificate(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +25,8 @@ def write_wire(composed: Composed, out: BinaryIO) -> tuple[int, int]:
         data = build_message(composed, smtputf8=smtputf8, eight_bit=smtputf8).as_bytes()
         out.write(data)
         return len(data), data.count(b"\n")
+    import tempfile  # with shutil, slow to import: only messages with attachments need it
+
     stand_ins: dict[bytes, Path] = {}
     with tempfile.TemporaryDirectory(prefix="mailtui-wire-") as folder:
         placeholders = []
