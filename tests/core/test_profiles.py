@@ -104,7 +104,7 @@ def test_save_round_trips_and_is_private(home: Path) -> None:
     assert path == home / "profiles" / "portal.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert load_profile(path) == profile
+    assert load_profile(path) == profile._replace(path=path)
     text = path.read_text()
     assert 'from = "Jane <jane@portal.example>"' in text
     assert "\nport =" not in text  # the default follows security and is not written

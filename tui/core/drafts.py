@@ -8,10 +8,10 @@ command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from tui.core import locations, maildir
 from tui.core.message import Draft, has_control
@@ -19,8 +19,7 @@ from tui.core.message import Draft, has_control
 AUTOSAVE = "X-Mailtui-Autosave"
 
 
-@dataclass(frozen=True)
-class SavedDraft:
+class SavedDraft(NamedTuple):
     id: str
     path: Path
     draft: Draft

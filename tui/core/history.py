@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
@@ -66,7 +65,7 @@ def result_record(result: AttemptResult) -> dict[str, Any]:
         "exit_code": int(result.exit_code),
         "summary": result.summary,
         "message_id": result.message_id,
-        "recipients": [asdict(r) for r in result.recipients],
+        "recipients": [r._asdict() for r in result.recipients],
         "timings_ms": {k: round(v, 3) for k, v in result.timings.items()},
         "offers": result.offers,
         "client_address": result.client_address,
@@ -83,8 +82,7 @@ def result_record(result: AttemptResult) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One saved attempt, as listed by `mailtui history`."""
 
     id: str

@@ -10,14 +10,13 @@ import ipaddress
 import mimetypes
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from email import errors, policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core.transcript import printable
 
@@ -53,8 +52,7 @@ class AddressError(MessageInputError):
         self.address = address
 
 
-@dataclass(frozen=True)
-class Mailbox:
+class Mailbox(NamedTuple):
     """One address with its optional display name; `local` and `domain` are as typed."""
 
     display_name: str
@@ -209,8 +207,7 @@ def parse_address_list(values: str | list[str] | tuple[str, ...], field_name: st
     return [parse_mailbox(item, field_name) for value in raw for item in _split_list(value)]
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(NamedTuple):
     """What the person composed, as typed."""
 
     to: tuple[str, ...] = ()
@@ -221,8 +218,7 @@ class Draft:
     attachments: tuple[Path, ...] = ()
 
 
-@dataclass(frozen=True)
-class Composed:
+class Composed(NamedTuple):
     """A draft that passed every check: parsed addresses, the envelope and a fixed Message-ID."""
 
     sender: Mailbox
@@ -234,7 +230,7 @@ class Composed:
     attachments: tuple[Path, ...]
     message_id: str
     date: str
-    extra_headers: tuple[tuple[str, str], ...] = field(default=())
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def recipients(self) -> tuple[Mailbox, ...]:
@@ -391,8 +387,7 @@ def envelope_address(mailbox: Mailbox, smtputf8: bool) -> str:
     return mailbox.addr_spec if smtputf8 else mailbox.ascii_addr_spec()
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A message ready for the wire: the envelope and the exact bytes to send.
 
     This is what the outbox keeps, so a queued message goes out exactly as it was composed.

@@ -15,8 +15,8 @@ import re
 import socket
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tui.core.profiles import Profile
 
@@ -28,8 +28,7 @@ _SIOCGIFNETMASK = 0x891B
 _REPORTED_RE = re.compile(r"\[(\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+)\]")
 
 
-@dataclass(frozen=True)
-class NetworkIdentity:
+class NetworkIdentity(NamedTuple):
     """The network this machine is on, as far as it can tell without sending anything."""
 
     local_address: str | None

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
@@ -33,8 +32,7 @@ _TELLING = {
 }
 
 
-@dataclass(frozen=True)
-class ProfileHere:
+class ProfileHere(NamedTuple):
     """How a profile did on one network: "worked", "failed" or None (not tried here)."""
 
     verdict: str | None
@@ -147,8 +145,7 @@ class NetworkHistory:
         return prefer
 
 
-@dataclass(frozen=True)
-class TrustWarning:
+class TrustWarning(NamedTuple):
     """A profile that sends on trust by network, used from outside its networks."""
 
     text: str

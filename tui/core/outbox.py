@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core import locations, maildir
 from tui.core.files import write_private
@@ -28,8 +27,7 @@ BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
 
 
-@dataclass(frozen=True)
-class OutboxEntry:
+class OutboxEntry(NamedTuple):
     id: str
     profile_id: str
     sender: str
@@ -133,12 +131,12 @@ class Outbox:
         return entry
 
     def _save(self, entry: OutboxEntry, sync: bool = True) -> None:
-        data = asdict(entry)
+        data = entry._asdict()
         data["recipients"] = list(entry.recipients)
         write_private(self._meta_path(entry.id), json.dumps(data, indent=2).encode(), sync=sync)
 
     def update(self, entry: OutboxEntry, sync: bool = True, **changes: Any) -> OutboxEntry:
-        updated = replace(entry, **changes)
+        updated = entry._replace(**changes)
         self._save(updated, sync)
         return updated
 

@@ -10,9 +10,8 @@ import ipaddress
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
@@ -28,8 +27,7 @@ DEFAULT_PORTS: dict[Security, int] = {"none": 25, "starttls": 587, "tls": 465}
 PROFILE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """One sending account, exactly as its TOML file describes it."""
 
     id: str
@@ -42,14 +40,21 @@ class Profile:
     auth: AuthMethod = "none"
     username: str | None = None
     password_command: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: str | None = None
     ca_file: str | None = None
     tls_fingerprint: str | None = None
     networks: tuple[str, ...] = ()
     source_address: str | None = None
     helo: str | None = None
     timeout: float = 30.0
-    path: Path | None = field(default=None, compare=False)
+    path: Path | None = None
+
+    def __repr__(self) -> str:  # never the password, whatever prints a profile
+        shown = ", ".join(
+            f"{name}={'<hidden>' if name == 'password' and value else repr(value)}"
+            for name, value in zip(self._fields, self, strict=True)
+        )
+        return f"Profile({shown})"
 
     @property
     def effective_port(self) -> int:
@@ -69,13 +74,12 @@ class Profile:
         return "by network" if self.auth == "none" else f"login ({self.auth})"
 
 
-@dataclass(frozen=True)
 class ProfileError(Exception):
     """A profile file that cannot be used, with the key at fault and how to fix it."""
 
-    path: Path
-    key: str | None
-    problem: str
+    def __init__(self, path: Path, key: str | None, problem: str) -> None:
+        super().__init__(path, key, problem)
+        self.path, self.key, self.problem = path, key, problem
 
     @property
     def profile_id(self) -> str:
@@ -86,8 +90,7 @@ class ProfileError(Exception):
         return f"{where}: {self.problem}"
 
 
-@dataclass(frozen=True)
-class ProfileSet:
+class ProfileSet(NamedTuple):
     """Every profile file found: the usable profiles and the broken ones."""
 
     profiles: tuple[Profile, ...]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from tui.core import locations, maildir
 from tui.core.history import AttemptRecorder, result_record
@@ -49,8 +49,7 @@ def fan_out(*listeners: Listener | None) -> Listener:
     return listen
 
 
-@dataclass
-class Surroundings:
+class Surroundings(NamedTuple):
     """What an attempt needs to know about the world around the profile."""
 
     profiles: Sequence[Profile] = ()
@@ -60,8 +59,7 @@ class Surroundings:
     outbox: Outbox | None = None
 
 
-@dataclass(frozen=True)
-class FlushResult:
+class FlushResult(NamedTuple):
     """One flush: the session as a whole, and what happened to each queued message."""
 
     session: AttemptResult
@@ -108,11 +106,11 @@ async def send(
         try:
             draft_id = drafts.save(draft, profile.id)
         except OSError as exc:
-            return replace(
-                result, summary=f"{result.summary} Saving it to drafts failed too ({exc.strerror})."
+            return result._replace(
+                summary=f"{result.summary} Saving it to drafts failed too ({exc.strerror})."
             )
         where = maildir.find(drafts.folder, draft_id) or drafts.folder
-        return replace(result, summary=f"{result.summary} The message was saved to drafts: {where}")
+        return result._replace(summary=f"{result.summary} The message was saved to drafts: {where}")
 
     try:
         composed = compose(profile.from_, draft, message_id=message_id)
@@ -178,7 +176,7 @@ async def flush(
     summary = (
         f"Flushed {len(results)} messages with {profile.name}: {sent} sent, {kept} still queued."
     )
-    session = results[0][1] if len(results) == 1 else replace(results[0][1], summary=summary)
+    session = results[0][1] if len(results) == 1 else results[0][1]._replace(summary=summary)
     return FlushResult(session, tuple((e, r) for e, r in results if e is not None))
 
 
@@ -205,7 +203,7 @@ async def check(
     secret, problem = _before_connecting(profile, context, password, prompt)
     if problem is not None:
         if problem.diagnosis is not None and problem.diagnosis.kind == "auth-over-plaintext":
-            return replace(problem, summary=f"will be refused: {problem.summary}")
+            return problem._replace(summary=f"will be refused: {problem.summary}")
         return problem
     where = Surroundings(profiles, locator, history, probe, None)
     results = await _attempt(profile, secret, where, listener, [], addresses, None, fresh=True)
@@ -280,7 +278,7 @@ async def _attempt(
                 message,
                 report.outcome_of(index),
                 check,
-                replace(base, message_id=prepared[index].message_id if prepared else None),
+                base._replace(message_id=prepared[index].message_id if prepared else None),
             )
             if entry is not None and outbox is not None:
                 result = _file(outbox, entry, prepared[index], result, report.failure, fresh)
@@ -348,8 +346,7 @@ def _file(
             else:
                 maildir.deliver(locations.sent_dir(), prepared.data, sync=False)
         except OSError as exc:
-            result = replace(
-                result,
+            result = result._replace(
                 summary=f"{result.summary} (Writing its copy to sent/ failed: {exc.strerror}.)",
             )
         outbox.remove(entry.id)
@@ -371,7 +368,7 @@ def _file(
             )
         else:
             tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
-        return replace(result, summary=result.summary + tail)
+        return result._replace(summary=result.summary + tail)
     outbox.remove(entry.id)
     return result
 

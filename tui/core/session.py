@@ -16,7 +16,6 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiosmtplib
@@ -59,21 +58,20 @@ class Stop(Exception):
         self.failure = failure
 
 
-@dataclass
 class MessageReport:
     """What happened to one message of the session (or to the envelope of a check)."""
 
-    recipients: list[RecipientResult] = field(default_factory=list)
-    failure: Failure | None = None
-    accepted: bool = False  # the server accepted the message data
-    size: int | None = None
+    def __init__(self) -> None:
+        self.recipients: list[RecipientResult] = []
+        self.failure: Failure | None = None
+        self.accepted = False  # the server accepted the message data
+        self.size: int | None = None
 
     @property
     def attempted(self) -> bool:
         return self.accepted or self.failure is not None or bool(self.recipients)
 
 
-@dataclass
 class SessionReport:
     """What the session saw: per-message results, timings, the server's offers.
 
@@ -81,13 +79,14 @@ class SessionReport:
     connection mid-batch); messages after that point were not attempted.
     """
 
-    messages: list[MessageReport] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    offers: dict[str, str] = field(default_factory=dict)
-    certificate: CertificateInfo | None = None
-    failure: Failure | None = None
-    greeting: str = ""
-    ehlo_text: str = ""
+    def __init__(self) -> None:
+        self.messages: list[MessageReport] = []
+        self.timings: dict[str, float] = {}
+        self.offers: dict[str, str] = {}
+        self.certificate: CertificateInfo | None = None
+        self.failure: Failure | None = None
+        self.greeting = ""
+        self.ehlo_text = ""
 
     def outcome_of(self, index: int) -> Failure | None:
         """The failure that decided message `index`: its own, or the session's."""

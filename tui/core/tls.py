@@ -6,8 +6,7 @@ import asyncio
 import hashlib
 import ssl
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core.profiles import Profile
 
@@ -23,8 +22,7 @@ _VERIFY_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
+class CertificateInfo(NamedTuple):
     """The server certificate and the TLS parameters it was seen with."""
 
     fingerprint: str

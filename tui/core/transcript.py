@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Mark(StrEnum):
@@ -49,8 +49,7 @@ def printable(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class TranscriptEvent:
+class TranscriptEvent(NamedTuple):
     """One transcript line: when, who (the mark) and what, already redacted and printable."""
 
     at: float
@@ -62,8 +61,7 @@ class TranscriptEvent:
         return f"{stamp} {self.mark.value} {self.text}"
 
 
-@dataclass(frozen=True)
-class StateChange:
+class StateChange(NamedTuple):
     """The session moved to a new state (connecting, tls, authenticating, sending, …)."""
 
     state: str

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core.profiles import Profile
 from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome
@@ -20,8 +19,7 @@ OUTCOME_BY_EXIT = {
 }
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What the explanation may draw on besides the session itself."""
 
     profile: Profile
@@ -50,11 +48,10 @@ def judge(
 ) -> AttemptResult:
     """The result for one message (or for a check), from its report and deciding failure."""
     profile = context.profile
-    base = replace(base, recipients=tuple(message.recipients), size=message.size)
+    base = base._replace(recipients=tuple(message.recipients), size=message.size)
     refused = [r for r in message.recipients if not r.accepted]
     if failure is not None and failure.error == "cancelled":
-        return replace(
-            base,
+        return base._replace(
             outcome=Outcome.CANCELLED,
             exit_code=ExitCode.TEMPFAIL,
             summary="Cancelled; the message was not sent.",
@@ -64,7 +61,7 @@ def judge(
             failure, profile, context.profiles, context.prefer, context.client_address
         )
         if context.note:
-            diagnosis = replace(diagnosis, explanation=f"{diagnosis.explanation} {context.note}")
+            diagnosis = diagnosis._replace(explanation=f"{diagnosis.explanation} {context.note}")
         outcome = OUTCOME_BY_EXIT.get(diagnosis.exit_code, Outcome.REFUSED)
         if diagnosis.kind == "unknown-outcome":
             outcome = Outcome.UNKNOWN
@@ -72,8 +69,7 @@ def judge(
         if check:
             temporary = diagnosis.exit_code == ExitCode.TEMPFAIL
             summary = f"{'cannot tell' if temporary else 'will be refused'}: {summary}"
-        return replace(
-            base,
+        return base._replace(
             outcome=outcome,
             exit_code=diagnosis.exit_code,
             summary=summary,
@@ -97,8 +93,7 @@ def judge(
                 f"Partly sent: accepted for {accepted}, but refused for {names}. "
                 f"{diagnosis.explanation}"
             )
-        return replace(
-            base,
+        return base._replace(
             outcome=Outcome.REFUSED if check else Outcome.PARTIAL,
             exit_code=ExitCode.UNAVAILABLE,
             summary=summary,
@@ -106,11 +101,11 @@ def judge(
         )
     if check:
         summary = f"will work: {profile.host} accepted the sender and recipients."
-        return replace(base, outcome=Outcome.WOULD_WORK, summary=summary)
+        return base._replace(outcome=Outcome.WOULD_WORK, summary=summary)
     to = ", ".join(r.address for r in message.recipients)
     total = session.timings.get("total", 0.0)
     summary = f"Sent to {to} with {profile.name} ({profile.host}) in {total:.0f} ms."
-    return replace(base, summary=summary)
+    return base._replace(summary=summary)
 
 
 def _diagnose(*args: Any) -> Diagnosis:

@@ -37,9 +37,7 @@ def write_wire(composed: Composed, out: BinaryIO) -> tuple[int, int]:
             stand_in.write_bytes(token)
             stand_ins[base64.b64encode(token)] = path
             placeholders.append(stand_in)
-        skeleton_message = Composed(
-            **{**composed.__dict__, "attachments": tuple(placeholders)}  # same names, same types
-        )
+        skeleton_message = composed._replace(attachments=tuple(placeholders))  # same names
         skeleton = build_message(skeleton_message, smtputf8=smtputf8, eight_bit=smtputf8).as_bytes()
     size = lines = 0
     for line in skeleton.splitlines(keepends=True):

@@ -13,7 +13,7 @@ import shutil
 import ssl
 import tempfile
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.network import Locator, NetworkIdentity
@@ -89,10 +89,9 @@ class DemoEnvironment:
                 hostname="smtp.portal.example",
             )
         )
-        save_profile(replace(_template("isp"), id="isp", port=isp.port, path=None))
+        save_profile(_template("isp")._replace(id="isp", port=isp.port, path=None))
         save_profile(
-            replace(
-                _template("portal"),
+            _template("portal")._replace(
                 id="portal",
                 port=portal.port,
                 tls_fingerprint=fingerprint(der),
@@ -115,7 +114,7 @@ class DemoEnvironment:
     def set_away(self, away: bool, profile: Profile) -> Profile:
         """Move the demo ISP profile to another office's network (or back), rewriting its file."""
         self.away = away
-        moved = replace(profile, source_address=AWAY_ADDRESS if away else HOME_ADDRESS)
+        moved = profile._replace(source_address=AWAY_ADDRESS if away else HOME_ADDRESS)
         save_profile(moved)
         return moved
 

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import work
@@ -188,7 +188,7 @@ class MailtuiApp(Workspace):
             if not yes:
                 return
             self.trust_offer = None
-            save_profile(replace(profile, networks=(*profile.networks, network), path=None))
+            save_profile(profile._replace(networks=(*profile.networks, network), path=None))
             self.reload_profiles()
             self.explain(None)
             self.refresh_bindings()

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -156,7 +155,7 @@ class Workspace(App[int]):
 
         profile = self.active_profile
         if profile is not None:
-            copy = replace(profile, name=f"{profile.name} (copy)")
+            copy = profile._replace(name=f"{profile.name} (copy)")
             self.push_screen(ProfileEditor(copy, new_id=f"{profile.id}-copy"), self._after_edit)
 
     def _after_edit(self, saved: Profile | None) -> None:
