@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles
 from tui.core.results import AttemptResult, ExitCode
@@ -20,8 +21,31 @@ if TYPE_CHECKING:
     from tui.core.outbox import OutboxEntry as OutboxEntryT
 
 
+def _terminal_columns() -> int:
+    """What shutil.get_terminal_size() would say, without importing shutil (slow to import)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout. argparse makes a formatter for every argument it adds, and
+    the stock one imports shutil just to read the terminal's width."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors exit 64 (EX_USAGE) as sysexits asks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)

@@ -63,6 +63,20 @@ def test_loopback_subnet_and_local_address() -> None:
     assert network.local_address_toward("127.0.0.1") == "127.0.0.1"
 
 
+def test_literal_addresses_need_no_lookup() -> None:
+    import socket
+
+    [(family, _kind, _proto, _name, address)] = network.literal_address_infos(
+        "127.0.0.2", 587, socket.SOCK_STREAM
+    )
+    assert (family, address) == (socket.AF_INET, ("127.0.0.2", 587))
+    [(family, *_rest, address)] = network.literal_address_infos("::1", 25, socket.SOCK_STREAM)
+    assert family == socket.AF_INET6 and address[:2] == ("::1", 25)
+    # A name (ASCII or not) is left to the resolver.
+    assert network.literal_address_infos("localhost", 25, socket.SOCK_STREAM) == []
+    assert network.literal_address_infos("smtp.bücher.example", 25, socket.SOCK_STREAM) == []
+
+
 def test_reported_address_from_greeting_or_ehlo() -> None:
     assert reported_client_address("mx.example.net Hello laptop [203.0.113.9]") == "203.0.113.9"
     assert reported_client_address("smtp.gmail.com at your service, [2001:db8::7]") == "2001:db8::7"

@@ -172,3 +172,12 @@ def test_network_that_is_not_text_is_refused(home: Path, item: object) -> None:
         load_profile(path)
     assert caught.value.key == "networks"
     assert "is not a network such as" in str(caught.value)
+
+
+def test_a_profile_never_shows_its_password() -> None:
+    profile = Profile(
+        id="p", name="P", from_="a@b.example", host="h.example", security="tls", password="hunter2"
+    )
+    assert "hunter2" not in repr(profile) and "hunter2" not in str(profile)
+    assert "password='<hidden>'" in repr(profile) and "host='h.example'" in repr(profile)
+    assert "password=None" in repr(profile._replace(password=None))

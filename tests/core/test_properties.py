@@ -33,6 +33,7 @@ from tui.core.message import (
     Draft,
     MessageInputError,
     compose,
+    has_control,
     parse_mailbox,
     prepare,
 )
@@ -46,6 +47,7 @@ from tui.core.profiles import (
     load_profiles,
 )
 from tui.core.results import ExitCode, Outcome
+from tui.core.transcript import printable
 from tui.core.wire import write_wire
 from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
@@ -718,3 +720,22 @@ def test_load_profiles_never_raises(files: dict[str, str], odd: set[str]) -> Non
         assert len(found.profiles) + len(found.errors) == len(paths)
         for error in found.errors:
             assert_names_file_and_key(error, error.path)
+
+
+# -- escaping: the fast way and the pattern agree ----------------------------------------------
+
+UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@settings(max_examples=2000)
+@given(text=st.text(st.characters(codec=None)))
+@example(text="\t\u202e\udc80\u2028\x85 \u00a0")
+def test_printable_escapes_exactly_what_the_pattern_finds(text: str) -> None:
+    shown = printable(text)
+    assert UNSAFE.search(shown) is None
+    if UNSAFE.search(text) is None and not any("\udc80" <= c <= "\udcff" for c in text):
+        assert shown == text
+    else:
+        assert shown != text
+    assert has_control(text) == (CONTROL.search(text) is not None)

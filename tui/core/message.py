@@ -28,7 +28,7 @@ _DOT_ATOM_RE = re.compile(rf"^{_ATEXT}+(\.{_ATEXT}+)*$")
 _QUOTED_RE = re.compile(r'^"([^"\\]|\\[ -~])*"$')
 _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 # Text that mail programs decode as an RFC 2047 encoded word (the email package's own pattern).
 _ENCODED_WORD_RE = re.compile(r"=\?[^?]*\?[qQbB]\?.*?\?=")
 # SMTP's limit on a line, CRLF not counted (RFC 5321 section 4.5.3.1.6).
@@ -92,7 +92,8 @@ def _ascii_domain(domain: str) -> str:
 
 
 def has_control(text: str) -> bool:
-    return bool(_CONTROL_RE.search(text))
+    # isprintable() refuses every character of the pattern: most text never needs it compiled.
+    return not text.isprintable() and re.search(_CONTROL, text) is not None
 
 
 def _check_no_control(field_name: str, value: str) -> None:

@@ -16,7 +16,7 @@ import socket
 import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tui.core.profiles import Profile
 
@@ -133,10 +133,29 @@ def default_route() -> tuple[str | None, str | None]:
     return None, None
 
 
+# What getaddrinfo returns: (family, type, proto, canonname, sockaddr) for each address.
+AddressInfos = Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]]
+
+
+def literal_address_infos(host: str, port: int, kind: socket.SocketKind) -> AddressInfos:
+    """getaddrinfo's answer for a literal IP address, at once (no lookup, no thread); empty
+    for a host name. Given as bytes, the host skips the idna codec, which is slow to load."""
+    if not host.isascii():
+        return []
+    try:
+        return socket.getaddrinfo(
+            host.encode("ascii"), port, type=kind, flags=socket.AI_NUMERICHOST
+        )
+    except OSError:
+        return []
+
+
 def local_address_toward(host: str, port: int = 25) -> str | None:
     """The local address the system would use to reach `host`; a UDP connect sends nothing."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        infos = literal_address_infos(host, port, socket.SOCK_DGRAM) or socket.getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM
+        )
     except OSError:
         return None
     for family, kind, proto, _name, address in infos:

@@ -24,6 +24,7 @@ from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import Default
 
 from tui.core.message import Prepared
+from tui.core.network import AddressInfos, literal_address_infos
 from tui.core.profiles import Profile
 from tui.core.results import PHASES, Failure, RecipientResult
 from tui.core.transcript import REDACTED, Listener, Mark, StateChange, make_event, printable
@@ -36,14 +37,13 @@ AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
 
 
-async def _addresses(host: str, port: int) -> list[Any]:
+async def _addresses(host: str, port: int) -> AddressInfos:
     """The addresses to try for host:port. A literal IP address needs no lookup, and so no
     thread (a name lookup blocks, so the event loop hands it to one)."""
-    try:
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
-    except socket.gaierror:
-        loop = asyncio.get_running_loop()
-        return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    literal = literal_address_infos(host, port, socket.SOCK_STREAM)
+    if literal:
+        return literal
+    return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
 class UnexpectedReply(aiosmtplib.SMTPException):

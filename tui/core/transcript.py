@@ -28,7 +28,7 @@ REDACTED = "********"
 
 # Every control character except TAB, plus DEL, C1 controls and bidi overrides, is shown
 # as an escape so that server text can never move the cursor or recolour the terminal.
-_UNSAFE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_UNSAFE = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
 
 
 def printable(text: str) -> str:
@@ -36,12 +36,17 @@ def printable(text: str) -> str:
 
     Undecodable bytes (kept by the protocol as surrogate escapes) are shown as `\xNN` too.
     """
+    if text.isprintable():
+        # Nothing to escape: every character above is a control, format, separator or
+        # surrogate, which isprintable() refuses. Most lines take this way, and the
+        # pattern (slow to compile) is only compiled when a line needs it.
+        return text
 
     def escape(match: re.Match[str]) -> str:
         code = ord(match.group())
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
-    text = _UNSAFE_RE.sub(escape, text)
+    text = re.sub(_UNSAFE, escape, text)
     if any("\udc80" <= c <= "\udcff" for c in text):
         text = "".join(
             f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else c for c in text
