@@ -179,5 +179,5 @@ def test_a_profile_never_shows_its_password() -> None:
         id="p", name="P", from_="a@b.example", host="h.example", security="tls", password="hunter2"
     )
     assert "hunter2" not in repr(profile) and "hunter2" not in str(profile)
-    assert "password='<hidden>'" in repr(profile) and "host='h.example'" in repr(profile)
+    assert "password=<hidden>" in repr(profile) and "host='h.example'" in repr(profile)
     assert "password=None" in repr(profile._replace(password=None))
