@@ -4,8 +4,6 @@
 time, profile, envelope, result and network. Ids sort by time.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from datetime import datetime

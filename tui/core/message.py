@@ -4,8 +4,6 @@ Everything a person typed is checked before any connection is made, so a bad add
 an attempt to smuggle a header (CR/LF in a field) fails with exit 65 and names the field.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import mimetypes
 import re

@@ -6,8 +6,6 @@ same while the person stays put, and changes when they move. A `Locator` can be 
 so tests (and the demo's network switch) can move the machine.
 """
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 import ipaddress

@@ -4,8 +4,6 @@ Kept in `networks.json` in the data folder, written atomically. It drives the pr
 list's "worked here / failed here / not tried here" and the suggestion after a move.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Sequence
 from datetime import datetime

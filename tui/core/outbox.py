@@ -7,8 +7,6 @@ Beside each message, `.mailtui/<id>.json` keeps its profile, envelope, attempts 
 error; Maildir readers ignore that folder.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import time

@@ -4,8 +4,6 @@ A broken file never stops mailtui: it becomes a `ProfileError` naming the file, 
 and the fix, and the other profiles still load.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 import stat

@@ -7,8 +7,6 @@ listener and to disk, the outcome is remembered against the network, and the res
 an exit code and a plain-language explanation.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime

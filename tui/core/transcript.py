@@ -5,8 +5,6 @@ Listeners (the CLI's stderr printer, the app's pane, the file on disk) all recei
 same `TranscriptEvent`s.
 """
 
-from __future__ import annotations
-
 import re
 import time
 from collections.abc import Callable

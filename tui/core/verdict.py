@@ -1,7 +1,5 @@
 """Turn what a session saw into an `AttemptResult`: outcome, exit code, one plain sentence."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
