@@ -109,6 +109,16 @@ def test_unknown_and_broken_profiles_exit_78(home: Path, leak_guard: LeakGuard) 
 def test_usage_error_exit_64(home: Path, leak_guard: LeakGuard) -> None:
     result = run_cli(leak_guard, "send", "--to", "b@x.example")
     assert result.code == 64
+    assert "the following arguments are required: --profile, --subject" in result.err
+    # Only the named command's parser is built; the others still list and catch mistakes.
+    typo = run_cli(leak_guard, "sned")
+    assert typo.code == 64 and "invalid choice: 'sned' (choose from 'send', 'check'," in typo.err
+    listing = run_cli(leak_guard, "--help")
+    assert all(f"    {name} " in listing.out for name in ("send", "check", "outbox", "history"))
+    send_help = run_cli(leak_guard, "send", "--help")
+    assert "--subject TEXT" in send_help.out and "--attach FILE" in send_help.out
+    history = run_cli(leak_guard, "history", "send")  # a command's name as another's argument
+    assert "no attempt send" in history.err
 
 
 def test_check_lists_offers_and_verdict(

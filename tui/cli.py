@@ -109,8 +109,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The whole command line; given `argv`, only the commands it names get their arguments
-    (each add_argument costs a little, and `mailtui send` should start at once)."""
+    """The command line; given `argv`, only the commands it names are built (each parser and
+    argument costs a little, and `mailtui send` should start at once)."""
     parser = _Parser(
         prog="mailtui",
         description="Send mail through the right SMTP server and see exactly what happened. "
@@ -124,10 +124,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # For the benchmark: start headless and exit once the first screen is shown.
     parser.add_argument("--exit-after-start", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    named = set(COMMANDS) if argv is None else set(argv)
+    # A command named on the line gets only its own parser; with none named (the app, help,
+    # or a mistyped command) every command is there, for the listing and the error.
+    named = set(COMMANDS).intersection(argv or ())
     for name, (text, add_arguments) in COMMANDS.items():
+        if named and name not in named:
+            continue
         command = commands.add_parser(name, help=text)
-        if add_arguments is not None and name in named:
+        if add_arguments is not None:
             add_arguments(command)
     return parser
 
