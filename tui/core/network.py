@@ -53,15 +53,17 @@ class NetworkIdentity(NamedTuple):
         return f"{where}{via}"
 
 
-def _interfaces_v4() -> list[tuple[str, ipaddress.IPv4Interface]]:
-    """(name, address/netmask) of every IPv4 interface, through the SIOCGIF* ioctls."""
+def _interfaces_v4(only: str | None = None) -> list[tuple[str, ipaddress.IPv4Interface]]:
+    """(name, address/netmask) of every IPv4 interface (or just `only`), through the
+    SIOCGIF* ioctls."""
     try:
         import fcntl
     except ImportError:  # not on a Unix
         return []
     found: list[tuple[str, ipaddress.IPv4Interface]] = []
+    names = [only] if only is not None else [name for _index, name in socket.if_nameindex()]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for _index, name in socket.if_nameindex():
+        for name in names:
             request = struct.pack("256s", name.encode()[:15])
             try:
                 address = socket.inet_ntoa(fcntl.ioctl(sock.fileno(), _SIOCGIFADDR, request)[20:24])
@@ -182,12 +184,11 @@ class Locator:
 
     def current(self) -> NetworkIdentity:
         interface, gateway = default_route()
-        address = None
-        if interface is not None:
-            address = next((str(i.ip) for name, i in _interfaces_v4() if name == interface), None)
-        if address is None:
+        found = _interfaces_v4(only=interface) if interface is not None else []
+        if not found:
             return NetworkIdentity(None, None, gateway)
-        return NetworkIdentity(address, subnet_of(address), gateway)
+        [(_name, address)] = found
+        return NetworkIdentity(str(address.ip), str(address.network), gateway)
 
     def local_address(self, profile: Profile) -> str | None:
         """The address `profile`'s server will see us coming from (before any NAT)."""

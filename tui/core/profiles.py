@@ -121,10 +121,9 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "timeout": ("timeout", (int, float), "a number of seconds"),
 }
 REQUIRED_KEYS = ("name", "from", "host", "security")
-FINGERPRINT_RE = re.compile(r"^sha256:([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
-HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
-)
+# Compiled on first use (re caches it): a profile naming its server by address never needs it.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*\.?$"
 
 
 def _nearest(word: str, choices: list[str] | tuple[str, ...]) -> list[str]:
@@ -159,7 +158,7 @@ def _is_host(value: str) -> bool:
         value.encode("idna")
     except UnicodeError:
         return False
-    return bool(HOSTNAME_RE.match(value.encode("idna").decode("ascii")))
+    return re.match(_HOSTNAME, value.encode("idna").decode("ascii")) is not None
 
 
 def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
