@@ -4,7 +4,8 @@
 
 Every case runs whole processes against a local SMTP sink (Postfix's smtp-sink when it is
 installed, else bench/sink.py) and quotes medians of wall time, CPU time and peak memory,
-mailtui's figure beside each peer's with the ratio. The app's cases (first screen, event
+mailtui's figure beside each peer's with the ratio. The tools of a case take turns, round
+after round, so a slow spell on the machine falls on all of them alike. The app's cases (first screen, event
 loop while sending 25 MB, transcript pane after 100,000 lines) are timed in-process by
 bench/app_cases.py. Bytecode is compiled first, as it is after a first run.
 """
@@ -97,12 +98,19 @@ def measure(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | N
     return Run(wall, usage.ru_utime + usage.ru_stime, peak_kb)
 
 
-def repeat(
-    times: int, argv: list[str], env: dict[str, str] | None = None, warmup: int = 1
-) -> list[Run]:
-    for _ in range(warmup):
-        measure(argv, env)
-    return [measure(argv, env) for _ in range(times)]
+def interleaved(
+    times: int, tools: dict[str, tuple[list[str], dict[str, str] | None]]
+) -> dict[str, list[Run]]:
+    """Run every tool once per round, `times` rounds after one warm-up round, starting each
+    round with the next tool: a slow spell on the machine falls on all of them alike."""
+    names = list(tools)
+    for name in names:
+        measure(*tools[name])
+    runs: dict[str, list[Run]] = {name: [] for name in names}
+    for round_ in range(times):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            runs[name].append(measure(*tools[name]))
+    return runs
 
 
 def free_port() -> int:
@@ -173,7 +181,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
-    small_n, big_n = (5, 3) if args.quick else (15, 5)
+    small_n, big_n = (5, 3) if args.quick else (21, 5)
 
     subprocess.run(
         [PYTHON, "-m", "compileall", "-q", str(ROOT / "tui"), str(Path(PYTHON).parents[1] / "lib")],
@@ -221,82 +229,69 @@ def main() -> int:
             "--body-file",
             str(body),
         ]
-        rows.append(Row(case, "mailtui send", repeat(small_n, send, env)))
-        rows.append(
-            Row(
-                case,
-                "aiosmtplib script",
-                repeat(small_n, [PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args]),
-            )
-        )
-        rows.append(
-            Row(
-                case,
-                "smtplib script",
-                repeat(small_n, [PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args]),
-            )
-        )
         small_eml = message_file(work, body, None)
+        tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            "mailtui send": (send, env),
+            "aiosmtplib script": ([PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args], None),
+            "smtplib script": ([PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args], None),
+        }
         if msmtp:
-            msmtp_argv = [
-                "sh",
-                "-c",
-                f"{msmtp} --host=127.0.0.1 --port={port} --from=bench@example.org bob@example.org < {small_eml}",
-            ]
-            rows.append(Row(case, "msmtp", repeat(small_n, msmtp_argv)))
+            tools["msmtp"] = (
+                [
+                    "sh",
+                    "-c",
+                    f"{msmtp} --host=127.0.0.1 --port={port} --from=bench@example.org bob@example.org < {small_eml}",
+                ],
+                None,
+            )
         else:
             notes.append("msmtp is not installed (apt-get install msmtp): left out")
         if swaks:
-            swaks_argv = [
-                swaks,
-                "--silent",
-                "2",
-                "--server",
-                f"127.0.0.1:{port}",
-                "--from",
-                "bench@example.org",
-                "--to",
-                "bob@example.org",
-                "--header",
-                "Subject: Bench",
-                "--body",
-                str(body),
-            ]
-            rows.append(Row(case, "swaks", repeat(small_n, swaks_argv)))
+            tools["swaks"] = (
+                [
+                    swaks,
+                    "--silent",
+                    "2",
+                    "--server",
+                    f"127.0.0.1:{port}",
+                    "--from",
+                    "bench@example.org",
+                    "--to",
+                    "bob@example.org",
+                    "--header",
+                    "Subject: Bench",
+                    "--body",
+                    str(body),
+                ],
+                None,
+            )
         else:
             notes.append("swaks is not installed (apt-get install swaks): left out")
+        rows.extend(Row(case, tool, runs) for tool, runs in interleaved(small_n, tools).items())
 
         # 2. the app, launch to first screen
         case = "2. app launch to first screen"
-        rows.append(
-            Row(case, "mailtui (headless)", repeat(small_n, [MAILTUI, "--exit-after-start"], env))
-        )
-        rows.append(
-            Row(
-                case,
-                "minimal Textual app",
-                repeat(small_n, [PYTHON, str(PEERS / "minimal_textual.py")]),
-            )
-        )
+        tools = {
+            "mailtui (headless)": ([MAILTUI, "--exit-after-start"], env),
+            "minimal Textual app": ([PYTHON, str(PEERS / "minimal_textual.py")], None),
+        }
+        rows.extend(Row(case, tool, runs) for tool, runs in interleaved(small_n, tools).items())
 
         # 3. one message with a 25 MB attachment
         case = "3. 25 MB attachment"
         send_big = [*send, "--attach", str(big)]
-        rows.append(Row(case, "mailtui send", repeat(big_n, send_big, env)))
-        rows.append(
-            Row(
-                case,
-                "smtplib script",
-                repeat(big_n, [PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args, str(big)]),
-            )
-        )
-        rows.append(
-            Row(
-                case,
-                "aiosmtplib script",
-                repeat(big_n, [PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args, str(big)]),
-            )
-        )
+        tools = {
+            "mailtui send": (send_big, env),
+            "smtplib script": (
+                [PYTHON, str(PEERS / "smtplib_send.py"), *smtp_args, str(big)],
+                None,
+            ),
+            "aiosmtplib script": (
+                [PYTHON, str(PEERS / "aiosmtplib_send.py"), *smtp_args, str(big)],
+                None,
+            ),
+        }
+        rows.extend(Row(case, tool, runs) for tool, runs in interleaved(big_n, tools).items())
         wire_mb = message_file(work, body, big).stat().st_size / 1024 / 1024
 
         # 5. flushing 200 queued messages

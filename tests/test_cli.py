@@ -158,6 +158,13 @@ def test_history_lists_attempts_and_shows_one(
     assert "-> RCPT TO:<bob@example.org>" in shown.out
 
 
+def run_python(leak_guard: LeakGuard, code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter, as the installed `mailtui` would start."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    leak_guard.add(done.stdout + done.stderr)
+    return done
+
+
 def test_headless_commands_never_import_textual(
     home: Path, plain_server: RunningServer, leak_guard: LeakGuard
 ) -> None:
@@ -173,8 +180,29 @@ def test_headless_commands_never_import_textual(
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print('TEXTUAL:', bad)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    leak_guard.add(done.stdout + done.stderr)
+    done = run_python(leak_guard, code)
     assert done.returncode == 0, done.stderr
     assert "TEXTUAL: []" in done.stdout
     assert len(plain_server.messages) == 1
+
+
+def test_collection_paused_while_loading_resumes_for_the_work(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    isp_profile(home, plain_server)
+    code = (
+        "import gc, sys\n"
+        "import tui.core.sending\n"
+        "seen, send = [], tui.core.sending.send\n"
+        "async def watched(*args, **kwargs):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    return await send(*args, **kwargs)\n"
+        "tui.core.sending.send = watched\n"
+        "sys.argv = ['mailtui', 'send', '--profile', 'isp', '--to', 'bob@example.org',"
+        " '--subject', 's', '--body-file', '/dev/null']\n"
+        "from tui.__main__ import run\n"
+        "rc = run()\n"
+        "print('RC', rc, 'COLLECTING', seen, gc.isenabled(), 'FROZEN', gc.get_freeze_count() > 0)\n"
+    )
+    done = run_python(leak_guard, code)
+    assert "RC 0 COLLECTING [True] True FROZEN True" in done.stdout, done.stdout + done.stderr

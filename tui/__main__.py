@@ -1,5 +1,21 @@
+"""`mailtui` and `python -m tui`: start the command line with garbage collection paused.
+
+A command is a short process that spends much of its life loading modules; the collector,
+run while they load, only walks the objects they are creating and frees none of them. The
+command line resumes it (with everything loaded by then frozen out of its way) as soon as a
+command starts its work (tui.cli._run), and the app once its first screen is up.
+"""
+
+import gc
 import sys
 
-from tui.cli import main
 
-sys.exit(main())
+def run() -> int:
+    gc.disable()
+    from tui.cli import main
+
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles
 from tui.core.results import AttemptResult, ExitCode
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from tui.core.network_history import NetworkHistory as NetworkHistoryT
     from tui.core.outbox import Outbox as OutboxT
     from tui.core.outbox import OutboxEntry as OutboxEntryT
+
+T = TypeVar("T")
 
 
 def _terminal_columns() -> int:
@@ -142,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is not None and (args.demo or args.profile):
         parser.error("--demo and --profile go with the app (mailtui with no command)")
     if args.command is None:
+        # The collector stays paused until the first screen is up (MailtuiApp.start_main).
         from tui.ui.app import run_app  # only the app needs Textual
 
         return run_app(
@@ -159,6 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work. Everything it needs is loaded by now: set that apart from the
+    garbage collector (paused while loading, see tui/__main__.py) and let it run again."""
+    gc.freeze()
+    gc.enable()
+    return asyncio.run(work)
 
 
 def _say(text: str) -> None:
@@ -238,7 +250,7 @@ def _send(args: argparse.Namespace) -> int:
         attachments=tuple(args.attach),
     )
     locator, history = _warn_if_untrusted(profile, found)
-    result = asyncio.run(
+    result = _run(
         sending.send(
             profile,
             draft,
@@ -276,7 +288,7 @@ def _check(args: argparse.Namespace) -> int:
     if profile is None:
         return code
     locator, history = _warn_if_untrusted(profile, found)
-    result = asyncio.run(
+    result = _run(
         sending.check(
             profile,
             args.rcpt,
@@ -371,7 +383,7 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
         if profile is None:
             _say(f"{len(entries)} queued message(s) need profile {profile_id}, which is missing")
             continue
-        result = asyncio.run(
+        result = _run(
             sending.flush(
                 profile,
                 entries,

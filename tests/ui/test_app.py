@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,19 @@ async def test_focus_starts_in_to(home: Path, plain_server: RunningServer) -> No
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)):
         assert app.focused is not None and app.focused.id == "to"
+
+
+async def test_collection_paused_by_mailtui_resumes_at_the_first_screen(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    gc.disable()  # as `mailtui` leaves it while loading (tui/__main__.py)
+    try:
+        app = MailtuiApp()
+        async with app.run_test(size=(160, 48)):
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
 
 
 async def test_send_shows_250_and_adds_history(home: Path, plain_server: RunningServer) -> None:
