@@ -146,11 +146,21 @@ def start_sink() -> tuple[subprocess.Popen[bytes], int, str]:
     raise RuntimeError(f"the sink ({name}) did not start")
 
 
-def write_home(home: Path, port: int) -> None:
-    (home / "profiles").mkdir(parents=True, exist_ok=True)
-    (home / "profiles" / "bench.toml").write_text(
+def user_env(work: Path, port: int) -> dict[str, str]:
+    """mailtui as a user's install runs it: folders found through platformdirs (the XDG
+    variables point them into `work`), not MAILTUI_HOME; one profile for the sink."""
+    profiles = work / "config" / "mailtui" / "profiles"
+    profiles.mkdir(parents=True)
+    (profiles / "bench.toml").write_text(
         f'name = "Bench"\nfrom = "bench@example.org"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
     )
+    env = {k: v for k, v in ENV.items() if k != "MAILTUI_HOME"}
+    return {
+        **env,
+        "XDG_CONFIG_HOME": str(work / "config"),
+        "XDG_DATA_HOME": str(work / "data"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
 
 
 def message_file(folder: Path, body: Path, attachment: Path | None) -> Path:
@@ -194,13 +204,7 @@ def main() -> int:
     rows: list[Row] = []
     notes: list[str] = []
     try:
-        home = work / "home"
-        write_home(home, port)
-        env = {
-            **ENV,
-            "MAILTUI_HOME": str(home),
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        }
+        env = user_env(work, port)
         body = work / "body.txt"
         body.write_text("Hello Bob,\n\nthe benchmark says hello.\n")
         big = work / "big.bin"
