@@ -113,8 +113,11 @@ def test_usage_error_exit_64(home: Path, leak_guard: LeakGuard) -> None:
     # Only the named command's parser is built; the others still list and catch mistakes.
     typo = run_cli(leak_guard, "sned")
     assert typo.code == 64 and "invalid choice: 'sned' (choose from 'send', 'check'," in typo.err
-    listing = run_cli(leak_guard, "--help")
-    assert all(f"    {name} " in listing.out for name in ("send", "check", "outbox", "history"))
+    typo = run_cli(leak_guard, "sendd", "--subject", "send")  # a command word further on
+    assert typo.code == 64 and "(choose from 'send', 'check'," in typo.err
+    for asked in (["--help"], ["--help", "send"], ["-h", "outbox"]):
+        listing = run_cli(leak_guard, *asked)
+        assert all(f"    {name} " in listing.out for name in ("send", "check", "outbox", "history"))
     send_help = run_cli(leak_guard, "send", "--help")
     assert "--subject TEXT" in send_help.out and "--attach FILE" in send_help.out
     history = run_cli(leak_guard, "history", "send")  # a command's name as another's argument

@@ -111,6 +111,20 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
 }
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The command `argv` runs: its first word after the top-level options, if that is a
+    command and no help was asked for before it."""
+    words = iter(argv or ())
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word == "--profile":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line; given `argv`, only the commands it names are built (each parser and
     argument costs a little, and `mailtui send` should start at once)."""
@@ -127,11 +141,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     # For the benchmark: start headless and exit once the first screen is shown.
     parser.add_argument("--exit-after-start", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    # A command named on the line gets only its own parser; with none named (the app, help,
-    # or a mistyped command) every command is there, for the listing and the error.
-    named = set(COMMANDS).intersection(argv or ())
+    # The command the line names gets only its own parser; otherwise (the app, top-level
+    # help, a mistyped command) every command is there, for the listing and the error.
+    named = _command_named(argv)
     for name, (text, add_arguments) in COMMANDS.items():
-        if named and name not in named:
+        if named is not None and name != named:
             continue
         command = commands.add_parser(name, help=text)
         if add_arguments is not None:
