@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.conftest import LeakGuard, Pki, isp_profile, portal_profile, run_cli, write_profile
+from tests.conftest import (
+    REPO,
+    LeakGuard,
+    Pki,
+    isp_profile,
+    portal_profile,
+    run_cli,
+    write_profile,
+)
 from tui.demo.servers import RunningServer
 
 
@@ -209,3 +220,55 @@ def test_collection_paused_while_loading_resumes_for_the_work(
     )
     done = run_python(leak_guard, code)
     assert "RC 0 COLLECTING [True] True FROZEN True" in done.stdout, done.stdout + done.stderr
+
+
+def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
+    home: Path, leak_guard: LeakGuard
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        write_profile(
+            home,
+            "mute",
+            name="Mute",
+            **{"from": "jane@isp.example"},
+            host="127.0.0.1",
+            port=silent.getsockname()[1],
+            security="none",
+            timeout=30,
+        )
+        send = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "send",
+                "--profile",
+                "mute",
+                "--to",
+                "bob@example.org",
+                "--subject",
+                "Saturday",
+                "--transcript",
+            ],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        assert send.stdin is not None and send.stderr is not None
+        send.stdin.write("Only in this pipe.\n")
+        send.stdin.close()
+        seen = [send.stderr.readline()]
+        assert "connecting to 127.0.0.1" in seen[0], seen
+        time.sleep(0.3)
+        send.send_signal(signal.SIGINT)
+        err = seen[0] + send.stderr.read()
+        code = send.wait(timeout=30)
+    leak_guard.add(err)
+    assert code == 130, err
+    assert "Interrupted; the message was not sent. The message was saved to drafts:" in err
+    [draft] = (home / "drafts" / "new").iterdir()
+    assert b"Only in this pipe." in draft.read_bytes() and b"Saturday" in draft.read_bytes()
+    assert not list((home / "outbox" / "new").iterdir())

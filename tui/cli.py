@@ -134,7 +134,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "With no command, mailtui opens the app.",
         epilog="Exit codes follow sysexits: 0 sent, 64 usage, 65 bad message input, 69 refused "
         "by the server, 75 temporary failure (kept in the outbox), 77 login failed, 78 bad "
-        "profile, 74 TLS or I/O failure.",
+        "profile, 74 TLS or I/O failure, 130 interrupted (the message is saved to drafts).",
     )
     parser.add_argument("--demo", action="store_true", help="run the app on built-in local servers")
     parser.add_argument("--profile", metavar="ID", help="start with this profile selected")

@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     NOPERM = 77  # authentication failed
     CONFIG = 78  # bad profile or configuration
     IOERR = 74  # TLS or I/O failure
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class Outcome(StrEnum):

@@ -116,7 +116,15 @@ async def send(
         return keep_draft(
             AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         )
-    secret, problem = _before_connecting(profile, context, password, prompt)
+    interrupted = AttemptResult(
+        Outcome.CANCELLED, ExitCode.INTERRUPTED, "Interrupted; the message was not sent."
+    )
+    try:
+        secret, problem = _before_connecting(profile, context, password, prompt)
+    except KeyboardInterrupt:  # Ctrl-C at the password prompt
+        if not drafts_on_failure:
+            raise
+        return keep_draft(interrupted)
     if problem is not None:
         return keep_draft(problem)
     box = outbox or Outbox()
@@ -129,15 +137,30 @@ async def send(
         else:
             entry, prepared = await asyncio.to_thread(box.add_composed, composed, profile.id)
     except OSError as exc:
-        return AttemptResult(
-            Outcome.CONFIG,
-            ExitCode.IOERR,
-            f"Not sent: the message could not be kept in the outbox at {box.folder} "
-            f"({exc.strerror}); free some space or fix the folder's permissions and try again.",
+        return keep_draft(
+            AttemptResult(
+                Outcome.CONFIG,
+                ExitCode.IOERR,
+                f"Not sent: the message could not be kept in the outbox at {box.folder} "
+                f"({exc.strerror}); free some space or fix the folder's permissions and try "
+                "again.",
+            )
         )
-    results = await _attempt(
-        profile, secret, where, listener, [(entry, prepared)], None, box, fresh=True
-    )
+    filed: list[tuple[OutboxEntry | None, AttemptResult]] = []
+    try:
+        results = await _attempt(
+            profile, secret, where, listener, [(entry, prepared)], None, box, True, filed
+        )
+    except asyncio.CancelledError:
+        if not drafts_on_failure:
+            raise  # the app keeps the message in its form
+        # `mailtui send` interrupted (Ctrl-C): what was filed stands (sent/, or the outbox
+        # when the outcome is unknown); a message that never went is saved to drafts.
+        if filed and filed[0][1].outcome is not Outcome.CANCELLED:
+            return filed[0][1]
+        if not filed:  # stopped before the session began: nothing was handed over
+            box.remove(entry.id)
+        return keep_draft(interrupted)
     result = results[0][1]
     return keep_draft(result) if _permanent(result) else result
 
@@ -237,8 +260,10 @@ async def _attempt(
     check_rcpt: Sequence[str] | None,
     outbox: Outbox | None,
     fresh: bool,
+    filed: list[tuple[OutboxEntry | None, AttemptResult]] | None = None,
 ) -> list[tuple[OutboxEntry | None, AttemptResult]]:
-    """One session: connect, send every job (or check), remember and file the outcomes."""
+    """One session: connect, send every job (or check), remember and file the outcomes
+    (also into `filed`, which the caller still has when the session is cancelled)."""
     locator = where.locator or Locator()
     history = where.history if where.history is not None else NetworkHistory()
     identity = locator.current()  # /proc and ioctl reads: no waiting
@@ -295,6 +320,8 @@ async def _attempt(
         )
         for _entry, result in results[:1]:
             history.record(identity, profile.id, result)
+        if filed is not None:
+            filed.extend(results)
         return results
 
     try:
