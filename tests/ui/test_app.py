@@ -608,3 +608,22 @@ async def test_markup_and_escapes_in_replies_are_shown_literally(
             assert word in words
         explanation = screen_text(pilot, "#explanation")
         assert "[bold red]boom[/]" in explanation and "\x1b" not in explanation
+
+
+def test_a_queued_message_comes_back_with_its_bcc(home: Path) -> None:
+    from tui.core.message import Draft, compose, prepare
+    from tui.core.outbox import Outbox
+    from tui.ui.screens.outbox import entry_as_draft
+
+    typed = Draft(
+        to=("Jim Bob <jimbob@example.org>",),
+        cc=("ann@example.org",),
+        bcc=("bob@example.org", "nn@example.org"),
+        subject="Queued",
+        body="Hello\n",
+    )
+    outbox = Outbox()
+    entry = outbox.add(prepare(compose("jane@isp.example", typed)), "isp")
+    back = entry_as_draft(outbox, entry)
+    assert back.to == ("Jim Bob <jimbob@example.org>",) and back.cc == ("ann@example.org",)
+    assert back.bcc == ("bob@example.org, nn@example.org",)  # not hidden inside jimbob or ann

@@ -40,8 +40,15 @@ def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
         payload = part.get_payload(decode=True)
         write_private(path, payload if isinstance(payload, bytes) else b"")
         attachments.append(path)
-    shown = {a.lower() for field in ("To", "Cc") for a in str(message.get(field, "")).split(",")}
-    bcc = tuple(r for r in entry.recipients if not any(r.lower() in s for s in shown))
+    # The envelope's recipients that no To or Cc address names were the Bcc: compare whole
+    # addresses (bob@example.org is not in jimbob@example.org).
+    shown = {
+        address.addr_spec.lower()
+        for field in ("To", "Cc")
+        for header in message.get_all(field, [])
+        for address in getattr(header, "addresses", ())
+    }
+    bcc = tuple(r for r in entry.recipients if r.lower() not in shown)
     return Draft(
         to=(str(message.get("To", "")),) if message.get("To") else (),
         cc=(str(message.get("Cc", "")),) if message.get("Cc") else (),
@@ -75,7 +82,7 @@ class OutboxScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(
-            "State", "Profile", "To", "Subject", "Tries", "Queued"
+            "State", "Profile", "Recipients (Bcc too)", "Subject", "Tries", "Queued"
         )
         self.refresh_entries()
         self.query_one(DataTable).focus()
