@@ -202,6 +202,37 @@ async def test_relay_allowed_from_the_isp_network(
     assert isp_server.messages[0].peer == "127.0.0.1"
 
 
+async def test_a_source_address_not_on_this_machine_is_a_profile_error(
+    home: Path, isp_server: RunningServer, transcript: Transcript
+) -> None:
+    # 198.51.100.77 (documentation range) is no address of this machine: binding fails
+    # locally, before anything is sent.
+    profile = load_profile(isp_profile(home, isp_server, source_address="198.51.100.77"))
+    result = await sending.send(profile, DRAFT, listener=transcript)
+    assert result.exit_code == ExitCode.CONFIG == 78, result.summary
+    assert "source_address = '198.51.100.77'" in result.summary
+    assert "it is not an address of this machine" in result.summary
+    assert "port probe" not in transcript.text  # nothing to learn about the network
+    assert not list((home / "outbox" / "new").iterdir())  # not queued for a retry
+    assert isp_server.messages == []
+
+
+def test_a_source_address_of_the_other_ip_version_is_refused_when_loading(home: Path) -> None:
+    path = write_profile(
+        home,
+        "mixed",
+        name="Mixed",
+        **{"from": "jane@isp.example"},
+        host="127.0.0.1",
+        security="none",
+        source_address="::1",
+    )
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert refused.value.key == "source_address"
+    assert "is an IPv6 address but host 127.0.0.1 is IPv4" in str(refused.value)
+
+
 async def test_partial_refusal_is_not_success(
     home: Path, servers: ServerThread, transcript: Transcript
 ) -> None:

@@ -239,9 +239,19 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         values["networks"] = tuple(networks)
     if "source_address" in values:
         try:
-            ipaddress.ip_address(values["source_address"])
+            source = ipaddress.ip_address(values["source_address"])
         except ValueError:
             raise fail("source_address", 'must be an IP address such as "192.168.1.7"') from None
+        try:
+            server = ipaddress.ip_address(values["host"])
+        except ValueError:  # a name: its addresses are known only when connecting
+            server = None
+        if server is not None and server.version != source.version:
+            raise fail(
+                "source_address",
+                f"is an IPv{source.version} address but host {values['host']} is "
+                f"IPv{server.version}; use an IPv{server.version} address of this machine",
+            )
     if "ca_file" in values:
         try:
             values["ca_file"] = str(Path(values["ca_file"]).expanduser())

@@ -101,14 +101,16 @@ async def send(
         from tui.core.drafts import Drafts  # only needed when a send fails for good
 
         drafts = Drafts()
+        said = result.summary.rstrip()
+        said += "" if said.endswith((".", "?", "!")) else "."
         try:
             draft_id = drafts.save(draft, profile.id)
         except OSError as exc:
             return result._replace(
-                summary=f"{result.summary} Saving it to drafts failed too ({exc.strerror})."
+                summary=f"{said} Saving it to drafts failed too ({exc.strerror})."
             )
         where = maildir.find(drafts.folder, draft_id) or drafts.folder
-        return result._replace(summary=f"{result.summary} The message was saved to drafts: {where}")
+        return result._replace(summary=f"{said} The message was saved to drafts: {where}")
 
     try:
         composed = compose(profile.from_, draft, message_id=message_id)

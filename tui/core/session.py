@@ -398,12 +398,19 @@ class SmtpSession:
             async with asyncio.timeout(profile.timeout):
                 infos = await _addresses(profile.host, profile.effective_port)
                 last_error: OSError = OSError(f"no address for {profile.host}")
+                unbound: OSError | None = None  # the source address fits none of them
                 for family, kind, proto, _name, address in infos:
                     sock = socket.socket(family, kind, proto)
                     try:
                         sock.setblocking(False)
                         if profile.source_address:
-                            sock.bind((profile.source_address, 0))
+                            try:
+                                sock.bind((profile.source_address, 0))
+                            except OSError as exc:  # not ours, or the other IP version
+                                sock.close()
+                                unbound = exc
+                                continue
+                        unbound = None
                         await loop.sock_connect(sock, address)
                         return sock
                     except OSError as exc:
@@ -412,6 +419,8 @@ class SmtpSession:
                     except BaseException:
                         sock.close()
                         raise
+                if unbound is not None and profile.source_address:
+                    raise Stop(self._unusable_source(unbound))
                 raise last_error
         except TimeoutError:
             self.emit(Mark.ERROR, f"connecting to {where} timed out after {profile.timeout:g} s")
@@ -428,10 +437,26 @@ class SmtpSession:
             raise Stop(Failure("connect", error="refused")) from None
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            if exc.errno == errno.EADDRNOTAVAIL and profile.source_address:
-                reason = f"source address {profile.source_address} is not on this machine"
             self.emit(Mark.ERROR, f"cannot reach {where}: {reason}")
             raise Stop(Failure("connect", error="unreachable", detail=reason)) from None
+
+    def _unusable_source(self, exc: OSError) -> Failure:
+        """A source_address the system will not connect from: a profile problem, not the
+        network's, so it is not worth retrying until the profile changes."""
+        profile = self.profile
+        source = profile.source_address
+        if exc.errno == errno.EADDRNOTAVAIL:
+            reason = "it is not an address of this machine"
+        elif isinstance(exc, socket.gaierror) or exc.errno == errno.EAFNOSUPPORT:
+            reason = f"{profile.host} is not reached over the IP version of {source}"
+        else:
+            reason = exc.strerror or str(exc)
+        self.emit(Mark.ERROR, f"cannot connect from {source}: {reason}")
+        detail = (
+            f"Profile {profile.id} sets source_address = {source!r}, but {reason}; change it "
+            "to an address of this machine, or remove it to let the system choose."
+        )
+        return Failure("config", error="config", detail=detail)
 
     async def _tls_failure(self, exc: BaseException) -> Failure:
         """Describe a failed handshake; for a bad certificate, fetch it to show its fingerprint."""

@@ -71,7 +71,7 @@ def make_tls_context(profile: Profile) -> ssl.SSLContext:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise TlsConfigError(
                 f"ca_file {profile.ca_file} of profile {profile.id} cannot be loaded ({reason}); "
-                "point it at a PEM certificate file"
+                "point it at a PEM certificate file."
             ) from None
     return context
 
