@@ -108,6 +108,8 @@ def test_unknown_and_broken_profiles_exit_78(home: Path, leak_guard: LeakGuard) 
     )
     assert missing.code == 78
     assert "did you mean office?" in missing.err
+    app = run_cli(leak_guard, "--profile", "offise")  # the app, before it starts
+    assert app.code == 78 and "there is no profile offise; did you mean office?" in app.err
     broken = run_cli(
         leak_guard, "send", "--profile", "broken", "--to", "b@x.example", "--subject", "s"
     )

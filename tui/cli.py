@@ -159,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is not None and (args.demo or args.profile):
         parser.error("--demo and --profile go with the app (mailtui with no command)")
     if args.command is None:
+        if args.profile and not args.demo:
+            found = load_profiles()  # a broken file is fine here: the app offers to fix it
+            if found.get(args.profile) is None and found.error_for(args.profile) is None:
+                _say(_no_such_profile(args.profile, found))
+                return ExitCode.CONFIG
         # The collector stays paused until the first screen is up (MailtuiApp.start_main).
         from tui.ui.app import run_app  # only the app needs Textual
 
@@ -205,6 +210,11 @@ def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
     if error is not None:
         _say(f"profile {profile_id} cannot be used: {error}")
         return None, found, ExitCode.CONFIG
+    _say(_no_such_profile(profile_id, found))
+    return None, found, ExitCode.CONFIG
+
+
+def _no_such_profile(profile_id: str, found: ProfileSet) -> str:
     ids = [p.id for p in found.profiles]
     import difflib  # only for a mistyped profile
 
@@ -214,8 +224,7 @@ def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
         if near
         else (f"profiles: {', '.join(ids)}" if ids else "create one first (see README)")
     )
-    _say(f"there is no profile {profile_id}; {hint}")
-    return None, found, ExitCode.CONFIG
+    return f"there is no profile {profile_id}; {hint}"
 
 
 def _prompt(profile: Profile) -> str | None:
