@@ -322,7 +322,7 @@ def _check(args: argparse.Namespace) -> int:
             prompt=_prompt,
         )
     )
-    print(f"Profile:  {profile.id} ({profile.name}), {profile.host}:{profile.effective_port}")
+    print(f"Profile:  {profile.id} ({profile.name}), {profile.server}")
     if result.offers or result.tls:
         offers = [f"{name} {value}".strip() for name, value in result.offers.items()]
         print(f"Offers:   {', '.join(offers) if offers else '(no extensions)'}")
@@ -345,7 +345,7 @@ def _profiles(_args: argparse.Namespace) -> int:
     for p in found.profiles:
         print(
             f"{p.id:<16} {p.name:<24} {p.provider_label:<10} {p.auth_label:<18} "
-            f"{p.host}:{p.effective_port} ({p.security})"
+            f"{p.server} ({p.security})"
         )
     for error in found.errors:
         print(f"{error.profile_id:<16} ERROR {error}")

@@ -181,3 +181,10 @@ def test_a_profile_never_shows_its_password() -> None:
     assert "hunter2" not in repr(profile) and "hunter2" not in str(profile)
     assert "password=<hidden>" in repr(profile) and "host='h.example'" in repr(profile)
     assert "password=None" in repr(profile._replace(password=None))
+
+
+def test_server_is_written_as_people_write_it() -> None:
+    plain = Profile(id="p", name="P", from_="a@b.example", host="h.example", security="tls")
+    assert plain.server == "h.example:465"
+    assert plain._replace(host="::1", port=2525).server == "[::1]:2525"
+    assert plain._replace(host="127.0.0.1", security="none").server == "127.0.0.1:25"

@@ -89,7 +89,7 @@ def diagnose(
 def _classify(
     failure: Failure, profile: Profile, client_address: str | None
 ) -> tuple[str, ExitCode, str, bool]:
-    host = f"{profile.host}:{profile.effective_port}"
+    host = profile.server
     here = f" ({client_address})" if client_address else ""
     code = failure.code or 0
     text = printable(failure.text)  # server words: never terminal escapes or markup

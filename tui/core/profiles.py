@@ -59,6 +59,12 @@ class Profile(NamedTuple):
         return self.port if self.port is not None else DEFAULT_PORTS[self.security]
 
     @property
+    def server(self) -> str:
+        """host:port as people write it, an IPv6 address in brackets: [::1]:587."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.effective_port}"
+
+    @property
     def logs_in(self) -> bool:
         """True when the server is told who we are by a login, not by our IP address."""
         return self.auth != "none"

@@ -432,7 +432,7 @@ def _record(
             "kind": "check" if check else ("flush" if len(jobs) > 1 else "send"),
             "profile": profile.id,
             "profile_name": profile.name,
-            "server": f"{profile.host}:{profile.effective_port}",
+            "server": profile.server,
             "envelope": envelope,
             "subject": jobs[0][1].subject
             if len(jobs) == 1

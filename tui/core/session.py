@@ -323,7 +323,7 @@ class SmtpSession:
         self.state("connecting")
         self.emit(
             Mark.INFO,
-            f"connecting to {profile.host}:{profile.effective_port} ({profile.security}){source}",
+            f"connecting to {profile.server} ({profile.security}){source}",
         )
         # Loading the trust store takes a while: do it while the TCP handshake runs.
         if profile.security != "none":
@@ -392,7 +392,7 @@ class SmtpSession:
     async def _open_socket(self) -> socket.socket:
         """TCP connection to the profile's server, from its source address when it has one."""
         profile = self.profile
-        where = f"{profile.host}:{profile.effective_port}"
+        where = profile.server
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(profile.timeout):
