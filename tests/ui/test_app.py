@@ -149,6 +149,21 @@ async def test_switch_profile_from_palette_changes_from(
         assert app.active_id == "isp"
 
 
+async def test_palette_offers_main_screen_actions_only_on_the_main_screen(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Delete profile", "Send message"} <= titles
+        await pilot.press("f5")  # history, on top of the main screen
+        await pilot.pause()
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert "Delete profile" not in titles and "Send message" not in titles
+        assert "Quit" in titles  # Textual's own commands stay
+
+
 async def test_stalled_send_can_be_cancelled_while_app_responds(
     home: Path, servers: ServerThread
 ) -> None:

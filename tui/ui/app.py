@@ -487,7 +487,8 @@ class MailtuiApp(Workspace):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield from main_commands(self)
+        if isinstance(screen, MainScreen):  # not behind a dialog or another screen
+            yield from main_commands(self)
 
 
 def run_app(

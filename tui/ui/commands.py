@@ -18,9 +18,12 @@ class ProfileCommands(Provider):
 
     def _entries(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
         from tui.ui.app import MailtuiApp
+        from tui.ui.main_screen import MainScreen
 
         app = self.app
         assert isinstance(app, MailtuiApp)
+        if not isinstance(self.screen, MainScreen):  # a dialog or another screen is on top
+            return
         for profile in app.profile_set.profiles:
             how = f"{profile.provider_label} · {profile.auth_label}"
             for verb, action in (
