@@ -642,3 +642,51 @@ def test_a_queued_message_comes_back_with_its_bcc(home: Path) -> None:
     back = entry_as_draft(outbox, entry)
     assert back.to == ("Jim Bob <jimbob@example.org>",) and back.cc == ("ann@example.org",)
     assert back.bcc == ("bob@example.org, nn@example.org",)  # not hidden inside jimbob or ann
+
+
+async def test_a_terminal_closing_keeps_the_form_as_a_draft(
+    home: Path, plain_server: RunningServer
+) -> None:
+    import os
+    import signal
+
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await type_into(pilot, "#subject", "Half written")
+        # Only with the app's handler in place: SIGHUP's default would end the test run.
+        assert signal.getsignal(signal.SIGHUP) is not signal.SIG_DFL
+        os.kill(os.getpid(), signal.SIGHUP)
+        drafts = home / "drafts" / "new"
+        await wait_for(pilot, lambda: drafts.is_dir() and any(drafts.iterdir()))
+        await wait_for(pilot, lambda: app.return_code is not None)  # and it is ending
+    [draft] = drafts.iterdir()
+    assert b"Half written" in draft.read_bytes()
+
+
+def test_demo_folders_of_killed_demos_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from tui.demo import environment
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    folders = {name: tmp_path / f"mailtui-demo-{name}" for name in ("killed", "old", "new", "live")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["killed"] / "pid").write_text(gone)
+    (folders["live"] / "pid").write_text(str(os.getpid()))
+    os.utime(folders["old"], (0, 0))  # no pid file (an older mailtui), and long ago
+    environment._remove_stale_homes()
+    assert {name for name, folder in folders.items() if folder.exists()} == {"new", "live"}

@@ -12,6 +12,7 @@ import os
 import shutil
 import ssl
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,26 @@ class DemoLocator(Locator):
         return NetworkIdentity(HOME_ADDRESS, "127.0.0.0/8", None, "the ISP's own network (demo)")
 
 
+def _remove_stale_homes(older_than: float = 24 * 3600) -> None:
+    """Remove demo folders left by demos that were killed before they could (their process
+    is gone; a folder without a pid file, from an older mailtui, once it is a day old)."""
+    for folder in Path(tempfile.gettempdir()).glob("mailtui-demo-*"):
+        try:
+            if folder.stat().st_uid != os.getuid():
+                continue
+            pid_file = folder / "pid"
+            if pid_file.exists():
+                os.kill(int(pid_file.read_text().strip()), 0)  # raises if it is gone
+                continue
+            if time.time() - folder.stat().st_mtime < older_than:
+                continue
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):  # unreadable, someone else's process, a bad pid file
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass
 class DemoEnvironment:
     home: Path
@@ -65,8 +86,10 @@ class DemoEnvironment:
         """Start both servers and write the demo profiles; sets MAILTUI_HOME for this process."""
         import trustme
 
+        _remove_stale_homes()
         home = Path(tempfile.mkdtemp(prefix="mailtui-demo-"))
         os.chmod(home, 0o700)
+        (home / "pid").write_text(f"{os.getpid()}\n")
         os.environ["MAILTUI_HOME"] = str(home)
         ca = trustme.CA(organization_name="mailtui demo")
         cert = ca.issue_cert("localhost", HOME_ADDRESS)
