@@ -79,6 +79,11 @@ def test_bad_input_exit_65(home: Path, plain_server: RunningServer, leak_guard: 
     result = run_cli(leak_guard, "send", "--profile", "isp", "--to", "bob", "--subject", "Hi")
     assert result.code == 65
     assert "the To address 'bob' has no @domain part" in result.err
+    send = ("send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Hi")
+    folder = run_cli(leak_guard, *send, "--attach", str(home))
+    assert folder.code == 65 and f"{home} is a folder; attach the files in it" in folder.err
+    empty = run_cli(leak_guard, *send, "--attach", "")
+    assert empty.code == 64 and "argument --attach: an empty file name" in empty.err
     assert plain_server.sink.connections == 0
 
 

@@ -12,9 +12,12 @@ import sys
 
 def run() -> int:
     gc.disable()
-    from tui.cli import main
+    try:
+        from tui.cli import main
 
-    return main()
+        return main()
+    finally:
+        gc.enable()  # for commands that never reached their work (and for callers of run())
 
 
 if __name__ == "__main__":

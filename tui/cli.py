@@ -55,6 +55,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"mailtui: {message}\n")
 
 
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty file name")
+    return Path(text)
+
+
 def _send_arguments(send: argparse.ArgumentParser) -> None:
     send.add_argument("--profile", required=True, metavar="ID", dest="send_profile")
     each = "repeat it, or separate addresses with commas"
@@ -70,13 +76,13 @@ def _send_arguments(send: argparse.ArgumentParser) -> None:
         help=f"blind copy (in no header); {each}",
     )
     send.add_argument("--subject", required=True, metavar="TEXT", help="the subject line")
-    send.add_argument("--body-file", metavar="FILE", type=Path, help="default: standard input")
+    send.add_argument("--body-file", metavar="FILE", type=_path, help="default: standard input")
     send.add_argument(
         "--attach",
         action="append",
         default=[],
         metavar="FILE",
-        type=Path,
+        type=_path,
         help="a file to attach; repeat for more",
     )
     send.add_argument(

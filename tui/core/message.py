@@ -250,6 +250,10 @@ def compose(from_value: str, draft: Draft, message_id: str | None = None) -> Com
         raise MessageInputError("to", "there is no recipient; add at least one address in To")
     _check_no_control("subject", draft.subject)
     for path in draft.attachments:
+        if path.is_dir():
+            raise MessageInputError(
+                "attachment", f"{path} is a folder; attach the files in it one by one"
+            )
         _check_no_control("attachment name", path.name)
         if not path.name.strip():
             raise MessageInputError(
