@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label
 
-from tests.conftest import Pki, isp_profile, portal_profile
+from tests.conftest import Pki, isp_profile, portal_profile, write_profile
 from tests.scripted_server import stall_after_greeting, start_scripted
 from tests.ui.conftest import fill, screen_text, type_into, wait_for
 from tui.core.history import list_attempts
@@ -690,3 +690,43 @@ def test_demo_folders_of_killed_demos_are_removed(
     os.utime(folders["old"], (0, 0))  # no pid file (an older mailtui), and long ago
     environment._remove_stale_homes()
     assert {name for name, folder in folders.items() if folder.exists()} == {"new", "live"}
+
+
+async def test_a_queued_message_can_go_with_the_suggested_profile_at_once(
+    home: Path, portal_server: RunningServer, pki: Pki
+) -> None:
+    import socket
+
+    from tui.core.outbox import Outbox
+    from tui.core.results import Outcome
+
+    with socket.socket() as closed:  # a port nothing listens on: the ISP's server is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    write_profile(
+        home,
+        "isp",
+        name="Home ISP",
+        **{"from": "jane@isp.example"},
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        timeout=5,
+    )
+    portal_profile(home, portal_server, pki)
+    app = MailtuiApp(profile_id="isp")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await type_into(pilot, "#subject", "Down")
+        await fill(pilot, "#body", "Queued first")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending and app.last_result is not None)
+        assert app.last_result is not None and app.last_result.outcome is Outcome.TEMPORARY
+        assert len(Outbox().entries()) == 1
+        assert app.suggestion is not None and app.suggestion.profile_id == "portal"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.pane.state == "sent", limit=20)
+        assert app.active_id == "portal"
+    assert Outbox().entries() == []
+    [received] = portal_server.messages
+    assert b"Queued first" in received.content

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from tui.core.message import Draft, MessageInputError, compose, parse_address_list
 from tui.core.network import outside_networks, trusted_network_for
 from tui.core.network_history import trust_warning
+from tui.core.outbox import Outbox, OutboxEntry
 from tui.core.profiles import Profile, save_profile
 from tui.core.results import KEPT, AttemptResult, ExitCode, Outcome
 from tui.core.secrets import SecretError, resolve_password
@@ -42,6 +43,7 @@ class Suggestion:
     resend: bool
     title: str
     reason: str
+    queued: str | None = None  # the Message-ID of the outbox message to take back and send
 
 
 class MailtuiApp(Workspace):
@@ -262,6 +264,17 @@ class MailtuiApp(Workspace):
         if suggestion is None:
             return
         self.suggestion = None
+        if suggestion.queued is not None:
+            entry = next(
+                (e for e in Outbox().entries() if e.message_id == suggestion.queued), None
+            )
+            if entry is None:  # sent or deleted meanwhile
+                self.notify("That message is no longer in the outbox.", severity="warning")
+                self.refresh_bindings()
+                return
+            if not self.take_from_outbox(entry):
+                self.suggestion = suggestion  # still on offer once the form is free
+                return
         self.select_profile(suggestion.profile_id)
         if suggestion.resend:
             self.action_send()
@@ -354,13 +367,24 @@ class MailtuiApp(Workspace):
             self._failed_message_id = None
             self.keeper.sent()
             self.form.clear()
-            self.explain(result.summary, error=True)
+            hint = ""
+            other = self._retry_profile(result)
+            if other is not None and result.outcome is Outcome.TEMPORARY:  # never resend an
+                # unknown outcome without the person: it may have been delivered
+                self.suggestion = Suggestion(
+                    other.id,
+                    True,
+                    f"Send it with {other.name} now",
+                    "take it back from the outbox and send it with that profile",
+                    queued=result.message_id,
+                )
+                hint = f" Press ctrl+r to send it with {other.name} now."
+            self.explain(result.summary + hint, error=True)
             self.notify("Kept in the outbox (F8).", title="Not sent yet", severity="warning")
         else:
             self._failed_message_id = result.message_id
             hint = ""
-            retry = result.diagnosis.retry_profile if result.diagnosis else None
-            other = self.profile_set.get(retry) if retry else None
+            other = self._retry_profile(result)
             if other is not None:
                 self.suggestion = Suggestion(
                     other.id,
@@ -373,6 +397,28 @@ class MailtuiApp(Workspace):
         self.update_outbox_status()
         self.reload_profiles()
         self.refresh_bindings()
+
+    def _retry_profile(self, result: AttemptResult) -> Profile | None:
+        retry = result.diagnosis.retry_profile if result.diagnosis else None
+        return self.profile_set.get(retry) if retry else None
+
+    def take_from_outbox(self, entry: OutboxEntry) -> bool:
+        """Put a queued message back in the form (and out of the outbox) to edit or resend."""
+        from tui.ui.screens.outbox import entry_as_draft
+
+        if not self.form.is_empty:
+            self.notify(
+                "The compose form is not empty: send or clear it first.", severity="warning"
+            )
+            return False
+        outbox = Outbox()
+        draft = entry_as_draft(outbox, entry)
+        outbox.remove(entry.id)
+        self.form.load(draft)
+        if self.profile_set.get(entry.profile_id):
+            self.select_profile(entry.profile_id)
+        self.update_outbox_status()
+        return True
 
     def _trust_hint(self, profile: Profile) -> str | None:
         """After a success by network trust from a network the profile does not list."""

@@ -144,18 +144,8 @@ class OutboxScreen(Screen[None]):
         app = self.app
         if entry is None or not isinstance(app, MailtuiApp):
             return
-        if not app.form.is_empty:
-            self.notify(
-                "The compose form is not empty: send or clear it first.", severity="warning"
-            )
-            return
-        draft = entry_as_draft(self.outbox, entry)
-        self.outbox.remove(entry.id)
-        app.form.load(draft)
-        if app.profile_set.get(entry.profile_id):
-            app.select_profile(entry.profile_id)
-        app.update_outbox_status()
-        app.pop_screen()
+        if app.take_from_outbox(entry):
+            app.pop_screen()
 
     def action_delete(self) -> None:
         from tui.ui.screens.confirm import ConfirmScreen
