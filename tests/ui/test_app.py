@@ -240,7 +240,8 @@ async def test_history_screen_lists_and_opens_transcript(
 
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1
-        assert "Logged" in str(table.get_row_at(0)[3])
+        row = table.get_row_at(0)
+        assert str(row[2]) == "sent" and "Logged" in str(row[5])
         await pilot.press("enter")
         await pilot.pause()
         pane = app.screen.query_one(TranscriptPane)

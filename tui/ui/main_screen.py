@@ -29,14 +29,16 @@ class MainScreen(Screen[None]):
         # Shown in the form itself ("ctrl+e opens $EDITOR", "ctrl+f to attach").
         Binding("ctrl+e", "app.edit_body", "$EDITOR", id="edit-body", priority=True, show=False),
         Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True, show=False),
+        # The footer shows keys in this order and cuts the last ones off in 80 columns: the
+        # everyday ones and Quit come first, the rest are in the palette (ctrl+p) too.
         Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
-        Binding("f3", "app.new_profile", "New", id="new-profile", priority=True),
-        Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
         Binding("f5", "app.history", "History", id="history", priority=True),
-        Binding("f6", "app.mailbox", "Mailbox", id="demo-mailbox", priority=True),
-        Binding("f7", "app.toggle_network", "Move", id="demo-network", priority=True),
         Binding("f8", "app.outbox", "Outbox", id="outbox", priority=True),
         Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True),
+        Binding("f3", "app.new_profile", "New", id="new-profile", priority=True),
+        Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
+        Binding("f6", "app.mailbox", "Mailbox", id="demo-mailbox", priority=True),
+        Binding("f7", "app.toggle_network", "Move", id="demo-network", priority=True),
     ]
 
     def compose(self) -> ComposeResult:
@@ -71,6 +73,8 @@ class MainScreen(Screen[None]):
             return  # a class change restyles the whole screen: only when the layout changes
         self.set_class(narrow, "narrow")
         self.set_class(short, "short")
+        # In 80 columns the everyday keys need the room of the palette's hint (ctrl+p works).
+        self.query_one(Footer).show_command_palette = not narrow
         app = self.app
         if isinstance(app, MailtuiApp) and app.demo is not None:
             app.update_banner()

@@ -39,7 +39,8 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Time", "Profile", "Recipients", "Subject", "Result", "Duration")
+        # The long free text last, so that a narrow terminal still shows what happened.
+        table.add_columns("Time", "Profile", "Result", "Duration", "Recipients", "Subject")
         self.attempts = list_attempts()
         self._fill("")
         table.focus()
@@ -58,10 +59,10 @@ class HistoryScreen(Screen[None]):
             table.add_row(
                 attempt.time[:19].replace("T", " "),
                 attempt.profile,
-                Text(to),
-                Text(subject),
                 Text(attempt.outcome, style=style),
                 f"{attempt.duration_ms:,.0f} ms",
+                Text(to),
+                Text(subject),
                 key=attempt.id,
             )
 
