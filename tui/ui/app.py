@@ -265,9 +265,7 @@ class MailtuiApp(Workspace):
             return
         self.suggestion = None
         if suggestion.queued is not None:
-            entry = next(
-                (e for e in Outbox().entries() if e.message_id == suggestion.queued), None
-            )
+            entry = next((e for e in Outbox().entries() if e.message_id == suggestion.queued), None)
             if entry is None:  # sent or deleted meanwhile
                 self.notify("That message is no longer in the outbox.", severity="warning")
                 self.refresh_bindings()
