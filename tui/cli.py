@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from tui.core.profiles import Profile, ProfileSet, load_profiles
+from tui.core.profiles import Profile, ProfileSet, load_profiles, nearest
 from tui.core.results import AttemptResult, ExitCode
 from tui.core.transcript import SessionEvent, TranscriptEvent
 
@@ -222,11 +222,9 @@ def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
 
 def _no_such_profile(profile_id: str, found: ProfileSet) -> str:
     ids = [p.id for p in found.profiles]
-    import difflib  # only for a mistyped profile
-
-    near = difflib.get_close_matches(profile_id, ids, n=1)
+    near = nearest(profile_id, ids)
     hint = (
-        f"did you mean {near[0]}?"
+        f"did you mean {near}?"
         if near
         else (f"profiles: {', '.join(ids)}" if ids else "create one first (see README)")
     )

@@ -132,10 +132,12 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*\.?$"
 
 
-def _nearest(word: str, choices: list[str] | tuple[str, ...]) -> list[str]:
-    import difflib  # only for a mistake in a profile file
+def nearest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """The choice closest to a mistyped `word`, if one is close."""
+    import difflib  # only for a mistake: a key, a value or a profile id
 
-    return difflib.get_close_matches(word, list(choices), n=1)
+    near = difflib.get_close_matches(word, list(choices), n=1)
+    return near[0] if near else None
 
 
 def _kind(value: Any) -> str:
@@ -181,8 +183,8 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         )
     for key in data:
         if key not in _KEYS:
-            near = _nearest(key, list(_KEYS))
-            hint = f"did you mean '{near[0]}'?" if near else f"valid keys are {', '.join(_KEYS)}"
+            near = nearest(key, list(_KEYS))
+            hint = f"did you mean '{near}'?" if near else f"valid keys are {', '.join(_KEYS)}"
             raise fail(key, f"unknown key; {hint}")
     for key in REQUIRED_KEYS:
         if key not in data:
@@ -201,8 +203,8 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     if values.setdefault("provider", "isp") not in PROVIDER_VALUES:
         raise fail("provider", f"must be one of {', '.join(PROVIDER_VALUES)}")
     if values.setdefault("auth", "none") not in AUTH_VALUES:
-        near = _nearest(str(values["auth"]).lower(), AUTH_VALUES)
-        hint = f'; did you mean "{near[0]}"?' if near else ""
+        near = nearest(str(values["auth"]).lower(), AUTH_VALUES)
+        hint = f'; did you mean "{near}"?' if near else ""
         raise fail("auth", f"must be one of {', '.join(AUTH_VALUES)}{hint}")
     if not values["name"].strip():
         raise fail("name", "is empty; give the profile a display name")

@@ -326,13 +326,11 @@ class SmtpSession:
             f"connecting to {profile.server} ({profile.security}){source}",
         )
         # Loading the trust store takes a while: do it while the TCP handshake runs.
+        tls_ready = None
         if profile.security != "none":
             from tui.core.tls import TlsConfigError, make_tls_context
-        tls_ready = (
-            asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
-            if profile.security != "none"
-            else None
-        )
+
+            tls_ready = asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
         started = time.perf_counter()
         try:
             sock = await self._open_socket()
