@@ -214,11 +214,11 @@ def test_collection_paused_while_loading_resumes_for_the_work(
     code = (
         "import gc, sys\n"
         "import tui.core.sending\n"
-        "seen, send = [], tui.core.sending.send\n"
+        "seen, send = [], tui.core.sending.Attempt.send\n"
         "async def watched(*args, **kwargs):\n"
         "    seen.append(gc.isenabled())\n"
         "    return await send(*args, **kwargs)\n"
-        "tui.core.sending.send = watched\n"
+        "tui.core.sending.Attempt.send = watched\n"
         "sys.argv = ['mailtui', 'send', '--profile', 'isp', '--to', 'bob@example.org',"
         " '--subject', 's', '--body-file', '/dev/null']\n"
         "from tui.__main__ import run\n"

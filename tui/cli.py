@@ -16,6 +16,7 @@ from tui.core.results import AttemptResult, ExitCode
 from tui.core.transcript import SessionEvent, TranscriptEvent
 
 if TYPE_CHECKING:
+    from tui.core.message import Draft as DraftT
     from tui.core.network import Locator as LocatorT
     from tui.core.network_history import NetworkHistory as NetworkHistoryT
     from tui.core.outbox import Outbox as OutboxT
@@ -248,7 +249,51 @@ def _report(result: AttemptResult) -> int:
         print(result.summary, file=sys.stderr)
     else:
         _say(result.summary)
+    _warn(result.warnings)
     return int(result.exit_code)
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    """What could not be written after the fact: said, never a change of outcome."""
+    for warning in dict.fromkeys(warnings):
+        _say(f"warning: {warning}")
+
+
+def _given_back(result: AttemptResult) -> bool:
+    """Outcomes after which the outbox gave the message back: the command line keeps it."""
+    from tui.core.results import KEPT, Outcome
+
+    return result.outcome is Outcome.PARTIAL or (
+        result.exit_code != ExitCode.OK and result.outcome not in KEPT
+    )
+
+
+def keep_given_back(draft: DraftT, profile: Profile, result: AttemptResult) -> AttemptResult:
+    """`mailtui send`'s policy for a message that cannot go for good: save it to drafts/
+    (after a partial send, for the recipients who refused it only) and say where."""
+    if not _given_back(result):
+        return result
+    from tui.core import maildir
+    from tui.core.drafts import Drafts
+    from tui.core.message import only_recipients
+    from tui.core.results import Outcome
+
+    if result.outcome is Outcome.PARTIAL:
+        draft = only_recipients(draft, [r.address for r in result.refused])
+        got = ", ".join(result.accepted)
+        said = result.summary.rstrip().rstrip(".") + f". It was delivered to {got}"
+        what = "The message for the recipients who refused it"
+    else:
+        said = result.summary.rstrip()
+        said = said[:-1] if said.endswith(".") else said
+        what = "The message"
+    drafts = Drafts()
+    try:
+        draft_id = drafts.save(draft, profile.id)
+    except OSError as exc:
+        return result._replace(summary=f"{said}. Saving it to drafts failed too ({exc.strerror}).")
+    where = maildir.find(drafts.folder, draft_id) or drafts.folder
+    return result._replace(summary=f"{said}. {what} was saved to drafts: {where}")
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -277,18 +322,23 @@ def _send(args: argparse.Namespace) -> int:
         attachments=tuple(args.attach),
     )
     locator, history = _warn_if_untrusted(profile, found)
-    result = _run(
-        sending.send(
-            profile,
-            draft,
-            locator=locator,
-            history=history,
-            profiles=found.profiles,
-            listener=_print_event if args.transcript else None,
-            prompt=_prompt,
-            drafts_on_failure=True,
-        )
+    attempt = sending.Attempt(
+        profile,
+        sending.Mode.SEND,
+        locator=locator,
+        history=history,
+        profiles=found.profiles,
+        listener=_print_event if args.transcript else None,
+        prompt=_prompt,
     )
+
+    async def work() -> AttemptResult:
+        try:
+            return await attempt.send(draft)
+        except asyncio.CancelledError:  # Ctrl-C: what the outbox filed stands
+            return attempt.interrupted()
+
+    result = keep_given_back(draft, profile, _run(work()))
     return _report(result)
 
 
@@ -357,7 +407,7 @@ def _profiles(_args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from tui.core.outbox import Outbox
+    from tui.core.outbox import Outbox, OutboxBusy
 
     box = Outbox()
     if args.action in ("retry", "delete"):
@@ -369,16 +419,28 @@ def _outbox(args: argparse.Namespace) -> int:
             if entry is None:
                 _say(f"there is no outbox entry {entry_id}")
                 return ExitCode.USAGE
-            if args.action == "delete":
-                box.remove(entry.id)
-                print(f"Deleted {entry.id} ({entry.subject}).")
-            else:
-                box.release(entry)
-                print(f"{entry.id} will be sent by the next flush.")
+            try:
+                if args.action == "delete":
+                    box.remove(entry.id)
+                    print(f"Deleted {entry.id} ({_shown(entry.subject)}).")
+                else:
+                    box.release(entry.id)
+                    print(f"{entry.id} will be sent by the next flush.")
+            except OutboxBusy:
+                _say(f"{entry.id} is being sent right now; try again when that send is over")
+                return ExitCode.TEMPFAIL
+            except KeyError:
+                _say(f"{entry.id} left the outbox meanwhile (sent or deleted)")
         return 0 if args.action == "delete" else _outbox_flush(box, args.transcript)
     if args.action == "flush":
         return _outbox_flush(box, args.transcript)
     return _outbox_list(box)
+
+
+def _shown(text: str) -> str:
+    from tui.core.transcript import printable
+
+    return printable(text)
 
 
 def _outbox_list(box: OutboxT) -> int:
@@ -390,26 +452,33 @@ def _outbox_list(box: OutboxT) -> int:
         to = ", ".join(entry.recipients)
         print(
             f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} tries {entry.attempts}  "
-            f"{to}  {entry.subject}"
+            f"{_shown(to)}  {_shown(entry.subject)}"
         )
+        if entry.delivered_to:
+            print(f"    already delivered to: {_shown(', '.join(entry.delivered_to))}")
         if entry.last_error:
-            print(f"    last error: {entry.last_error}")
+            print(f"    last error: {_shown(entry.last_error)}")
     return ExitCode.TEMPFAIL
 
 
 def _outbox_flush(box: OutboxT, transcript: bool) -> int:
     from tui.core import sending
 
+    box.sweep()
     found = load_profiles()
-    waiting = [e for e in box.entries() if e.waiting]
     by_profile: dict[str, list[OutboxEntryT]] = {}
-    for entry in waiting:
-        by_profile.setdefault(entry.profile_id, []).append(entry)
+    for entry in box.entries():
+        if entry.waiting:
+            by_profile.setdefault(entry.profile_id, []).append(entry)
+    worst: list[ExitCode] = []
+    tried = 0
     for profile_id, entries in by_profile.items():
         profile = found.get(profile_id)
         if profile is None:
             _say(f"{len(entries)} queued message(s) need profile {profile_id}, which is missing")
+            worst.append(ExitCode.CONFIG)
             continue
+        # The flush claims each entry itself: one that another process is sending is skipped.
         result = _run(
             sending.flush(
                 profile,
@@ -420,22 +489,35 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
                 outbox=box,
             )
         )
-        print(result.session.summary if len(entries) > 1 else result.messages[0][1].summary)
-    left = [e for e in box.entries() if e.waiting or e.state == "unknown"]
+        tried += len(result.messages)
+        if not result.messages:
+            if result.session.exit_code != ExitCode.OK:
+                _say(result.session.summary)
+                worst.append(result.session.exit_code)
+            continue
+        for entry, message in result.messages:
+            line = f"{entry.id}: {message.summary}"
+            if message.exit_code == ExitCode.OK:
+                print(line)
+            else:
+                _say(line)
+        if len(result.messages) > 1:
+            print(result.session.summary)
+        _warn([w for _entry, message in result.messages for w in message.warnings])
+        worst.append(result.exit_code)
+    left = [e for e in box.entries() if e.waiting or e.needs_person]
+    code = next((c for c in sending.SEVERITY if c in worst), ExitCode.OK)
     if left:
-        unknown = sum(1 for e in left if e.state == "unknown")
-        _say(
-            f"{len(left)} message(s) still in the outbox"
-            + (
-                f", {unknown} with an unknown outcome (see 'mailtui outbox list')"
-                if unknown
-                else ""
-            )
-        )
-        return ExitCode.TEMPFAIL
-    if not waiting:
+        counts: dict[str, int] = {}
+        for entry in left:
+            counts[entry.state_label] = counts.get(entry.state_label, 0) + 1
+        listed = ", ".join(f"{n} {state}" for state, n in counts.items())
+        _say(f"{len(left)} message(s) still in the outbox ({listed}); see 'mailtui outbox list'")
+        if code == ExitCode.OK:
+            code = ExitCode.TEMPFAIL
+    elif not tried:
         print("Nothing to send: the outbox is empty.")
-    return 0
+    return int(code)
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import trustme
 
 from tests.conftest import PASSWORD, Pki, Transcript, isp_profile, portal_profile
 from tests.scripted_server import ScriptedServer, dialogue, start_scripted
+from tui.cli import keep_given_back
 from tui.core import sending
 from tui.core.drafts import Drafts
 from tui.core.message import Draft
@@ -37,8 +38,8 @@ def _portal(home: Path, server: ScriptedServer, pki: Pki, **extra: object) -> Pr
 
 async def _send(profile: Profile, transcript: Transcript) -> tuple[AttemptResult, float]:
     started = time.monotonic()
-    result = await sending.send(
-        profile, DRAFT, listener=transcript, probe=(), drafts_on_failure=True
+    result = keep_given_back(
+        DRAFT, profile, await sending.send(profile, DRAFT, listener=transcript, probe=())
     )
     return result, time.monotonic() - started
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import REPO, LeakGuard, isp_profile, run_cli
 from tests.scripted_server import dialogue, start_scripted
+from tui.cli import keep_given_back
 from tui.core import files, maildir, sending
 from tui.core.drafts import Drafts
 from tui.core.message import Draft
@@ -103,7 +104,7 @@ async def test_permanent_refusal_is_not_queued(home: Path, servers: ServerThread
         servers, dialogue({"RCPT": "550 5.1.1 <bob@example.org>: User unknown"})
     )
     profile = _profile(home, server.port)
-    result = await sending.send(profile, DRAFT, drafts_on_failure=True)
+    result = keep_given_back(DRAFT, profile, await sending.send(profile, DRAFT))
     assert result.exit_code == 69
     assert Outbox().entries() == []
     [saved] = Drafts().list()

@@ -639,8 +639,9 @@ def test_a_queued_message_comes_back_with_its_bcc(home: Path) -> None:
         body="Hello\n",
     )
     outbox = Outbox()
-    entry = outbox.add(prepare(compose("jane@isp.example", typed)), "isp")
-    back = entry_as_draft(outbox, entry)
+    claim = outbox.add(prepare(compose("jane@isp.example", typed)), "isp")
+    back = entry_as_draft(outbox, claim.entry)
+    claim.release()
     assert back.to == ("Jim Bob <jimbob@example.org>",) and back.cc == ("ann@example.org",)
     assert back.bcc == ("bob@example.org, nn@example.org",)  # not hidden inside jimbob or ann
 

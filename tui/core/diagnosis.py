@@ -156,9 +156,26 @@ def _classify(
         return (
             "unknown-outcome",
             ExitCode.TEMPFAIL,
-            "The connection broke after the whole message was sent but before the server "
-            "confirmed it, so it may or may not have been delivered; check with the recipient "
-            "before sending again.",
+            "The whole message had been sent, but the server's confirmation never came (the "
+            "connection broke or the send was stopped), so it may or may not have been "
+            "delivered; check with the recipient before sending again.",
+            False,
+        )
+    if error == "early-reply":
+        return (
+            "early-reply",
+            ExitCode.IOERR,
+            f"The server at {host} answered {code} before the end of the message, so it did not "
+            "receive it whole and it does not count as sent; this server misbehaves, so try "
+            "again later or send with another profile.",
+            True,
+        )
+    if error == "local-io":
+        return (
+            "local-io",
+            ExitCode.IOERR,
+            f"Not sent: mailtui could not record the send on disk ({failure.detail}), so it "
+            "stopped before the end of the message; free some space and try again.",
             False,
         )
     if error == "disconnected":

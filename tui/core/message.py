@@ -7,7 +7,7 @@ an attempt to smuggle a header (CR/LF in a field) fails with exit 65 and names t
 import ipaddress
 import mimetypes
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email import errors, policy
 from email.header import Header
 from email.headerregistry import Address
@@ -444,3 +444,31 @@ def prepare(composed: Composed) -> Prepared:
         message_id=composed.message_id,
         subject=composed.subject,
     )
+
+
+def only_recipients(draft: Draft, addresses: Iterable[str]) -> Draft:
+    """`draft` addressed only to `addresses` (as the envelope had them): after a partial
+    send, what goes back to the person is the message for those who refused it."""
+    from email.utils import formataddr
+
+    keep = {address.lower() for address in addresses}
+
+    def kept(values: tuple[str, ...], field_name: str) -> tuple[str, ...]:
+        mailboxes = parse_address_list(values, field_name)
+        chosen = [
+            formataddr((m.display_name, m.addr_spec)) if m.display_name else m.addr_spec
+            for m in mailboxes
+            if m.addr_spec.lower() in keep or _envelope_form(m).lower() in keep
+        ]
+        return (", ".join(chosen),) if chosen else ()
+
+    return draft._replace(
+        to=kept(draft.to, "to"), cc=kept(draft.cc, "cc"), bcc=kept(draft.bcc, "bcc")
+    )
+
+
+def _envelope_form(mailbox: Mailbox) -> str:
+    try:
+        return mailbox.ascii_addr_spec()
+    except AddressError:
+        return mailbox.addr_spec

@@ -1,15 +1,31 @@
-"""The outbox: messages waiting to go out, kept as a Maildir so none is ever lost.
+"""The outbox: messages waiting to go out, kept as a Maildir so none is ever lost or sent twice.
 
-Every message enters the outbox before its first connection (state "sending"), so even a
-`kill -9` mid-send leaves it here. A temporary failure keeps it "queued" for a retry with
-backoff; an ambiguous outcome marks it "unknown" and it is never resent automatically.
-Beside each message, `.mailtui/<id>.json` keeps its profile, envelope, attempts and last
-error; Maildir readers ignore that folder.
+This module owns the answer to "does this message count as sent, and may it be resent?".
+A queued message is in one small state machine; each transition is written to its record
+(`.mailtui/<id>.json`, beside the Maildir folders, which Maildir readers ignore) *before*
+the act it records:
+
+    queued ──claim──▶ sending ──(written, then the final dot)──▶ data-sent ──250──▶ sent/
+      ▲                  │                                          │
+      └── temporary ─────┘                                          └─ no reply, crash ─▶ unknown
+    refused: the server refused it for good        held: the profile needs fixing (login…)
+
+A claim is an exclusive `fcntl.flock` on the entry's lock file, held as long as the process
+sends it: two processes never send one entry, and a claim dies with its process. So after a
+`kill -9` an entry still marked "sending" is *interrupted* (its end of data never left: safe
+to send again), and one marked "data-sent" has an *unknown* outcome (maybe delivered: never
+resent without the person).
 """
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import re
+import socket
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,12 +33,42 @@ from typing import Any, NamedTuple
 from tui.core import locations, maildir
 from tui.core.files import write_private
 from tui.core.message import Composed, Prepared
+from tui.core.results import AttemptResult, Outcome
 
-SENDING = "sending"  # a process is sending it right now (or died doing so)
-QUEUED = "queued"  # waiting for a retry
-UNKNOWN = "unknown"  # the connection broke after the end of DATA: maybe delivered
+QUEUED = "queued"  # waiting for a retry (or for its first try)
+SENDING = "sending"  # claimed by a process that is sending it (or died before its end of data)
+DATA_SENT = "data-sent"  # the end of data is leaving or has left: maybe delivered
+UNKNOWN = "unknown"  # data-sent, and the reply never came: never resent automatically
+REFUSED = "refused"  # the server refused it for good: waits for the person
+HELD = "held"  # the profile failed (login, TLS, configuration): waits for the person
+INTERRUPTED = "interrupted"  # shown, never stored: "sending" by a process that is gone
+
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
+# Maildir readers delete tmp/ files older than 36 hours; one whose writer (the pid in its
+# name) is gone is removed at once.
+TMP_MAX_AGE = 36 * 3600.0
+
+# Where a message goes after an attempt, by outcome. `fresh` is a send from the form or the
+# command line: the person is still there to take the message back; a flush runs unattended,
+# so the message stays here, marked, with the explanation.
+_AFTER_FLUSH = {
+    Outcome.TEMPORARY: QUEUED,
+    Outcome.NOT_TRIED: QUEUED,
+    Outcome.CANCELLED: QUEUED,
+    Outcome.UNKNOWN: UNKNOWN,
+    Outcome.REFUSED: REFUSED,
+    Outcome.INPUT: REFUSED,
+    Outcome.AUTH_FAILED: HELD,  # never retried by itself: a lockout waits behind repeated logins
+    Outcome.TLS_FAILED: HELD,
+    Outcome.CONFIG: HELD,
+}
+_AFTER_SEND = {Outcome.TEMPORARY: QUEUED, Outcome.UNKNOWN: UNKNOWN}  # else: back with the person
+_COUNTS_AS_TRY = {Outcome.TEMPORARY, Outcome.UNKNOWN, Outcome.REFUSED, Outcome.AUTH_FAILED}
+
+
+class OutboxBusy(Exception):
+    """Another process (or another task of this one) is sending the entry right now."""
 
 
 class OutboxEntry(NamedTuple):
@@ -40,44 +86,79 @@ class OutboxEntry(NamedTuple):
     next_try: float = 0.0
     pid: int | None = None
     last_attempt_id: str | None = None
+    delivered_to: tuple[str, ...] = ()  # recipients who already have it (a partial send)
+    busy: bool = False  # read from the lock, never stored: a live process holds the claim
+
+    @property
+    def effective_state(self) -> str:
+        """The state as it stands now: a claim whose process died is resolved here."""
+        if self.state == SENDING and not self.busy:
+            return INTERRUPTED
+        if self.state == DATA_SENT:
+            return SENDING if self.busy else UNKNOWN
+        return self.state
 
     @property
     def interrupted(self) -> bool:
-        """Marked as sending by a process that is gone (killed mid-send)."""
-        return self.state == SENDING and not _alive(self.pid)
+        """Marked as sending by a process that is gone, before its end of data left."""
+        return self.effective_state == INTERRUPTED
 
     @property
     def waiting(self) -> bool:
         """Will be sent by the next retry or flush (never an unknown outcome)."""
-        return self.state == QUEUED or self.interrupted
+        return self.effective_state in (QUEUED, INTERRUPTED)
+
+    @property
+    def needs_person(self) -> bool:
+        """Waits for the person's decision: unknown, refused or held."""
+        return self.effective_state in (UNKNOWN, REFUSED, HELD)
 
     def due(self, now: float | None = None) -> bool:
         return self.waiting and self.next_try <= (time.time() if now is None else now)
 
     @property
     def state_label(self) -> str:
-        if self.interrupted:
-            return "interrupted"
-        return self.state
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return {UNKNOWN: "unknown", HELD: "held"}.get(self.effective_state, self.effective_state)
 
 
 def backoff(attempts: int) -> float:
     """Seconds to wait after `attempts` failed tries: 1, 2, 4… minutes, at most an hour."""
     return float(min(BACKOFF_MAX, BACKOFF_START * 2 ** max(0, attempts - 1)))
+
+
+class Claim:
+    """An entry this process holds (its lock), from the claim until it is settled."""
+
+    def __init__(self, outbox: "Outbox", entry: OutboxEntry, fd: int) -> None:
+        self.outbox = outbox
+        self.entry = entry
+        self._fd: int | None = fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Let go of the lock (the record says where the message is)."""
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def forget(self) -> None:
+        """The entry is gone: remove its lock file while still holding it, then let go."""
+        with contextlib.suppress(OSError):
+            self.outbox._lock_path(self.entry.id).unlink()
+        self.release()
+
+    def __del__(self) -> None:  # a claim dropped on an error path must not keep its lock
+        self.release()
+
+
+class Settled(NamedTuple):
+    """Where a message went, and anything that could not be written on the way."""
+
+    state: str | None  # the new state, or None when it left the outbox (sent, or given back)
+    warnings: tuple[str, ...] = ()
 
 
 class Outbox:
@@ -91,24 +172,90 @@ class Outbox:
     def _meta_path(self, entry_id: str) -> Path:
         return self._meta_dir / f"{entry_id}.json"
 
-    def add(self, prepared: Prepared, profile_id: str, sync: bool = True) -> OutboxEntry:
-        """Keep `prepared` in the outbox as being sent by this process."""
-        path = maildir.deliver(self.folder, prepared.data, sync=sync)
-        return self._record(path, prepared, profile_id, sync)
+    def _lock_path(self, entry_id: str) -> Path:
+        return self._meta_dir / f"{entry_id}.lock"
 
-    def add_composed(self, composed: Composed, profile_id: str) -> tuple[OutboxEntry, Prepared]:
+    # -- locks ---------------------------------------------------------------------------------
+
+    def _lock(self, entry_id: str, create: bool = True) -> int | None:
+        """Take the entry's lock without waiting; None when someone else holds it."""
+        path = self._lock_path(entry_id)
+        if create:
+            locations.ensure_private_dir(self._meta_dir)
+        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        while True:
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileNotFoundError:
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    return None
+                raise
+            # Its last holder may have removed the file (entry sent) between open and flock:
+            # then this lock guards nothing, and a new file is needed.
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return fd
+            os.close(fd)
+            if not create:
+                return None
+
+    def _is_busy(self, entry_id: str) -> bool:
+        fd = self._lock(entry_id, create=False)
+        if fd is None:
+            return self._lock_path(entry_id).exists()
+        os.close(fd)
+        return False
+
+    # -- filing --------------------------------------------------------------------------------
+
+    def add(self, prepared: Prepared, profile_id: str, sync: bool = True) -> Claim:
+        """Keep `prepared` in the outbox, claimed by this process to send it now."""
+        name = maildir.unique_name()
+        fd = self._lock(name)
+        assert fd is not None  # a new, unique name
+        try:
+            path = maildir.deliver(self.folder, prepared.data, name=name, sync=sync)
+            return self._record(path, prepared, profile_id, fd, sync)
+        except BaseException:
+            self._drop_new(name, fd)
+            raise
+
+    def add_composed(self, composed: Composed, profile_id: str) -> tuple[Claim, Prepared]:
         """Write `composed` for the wire straight into the outbox (attachments streamed, never
-        held whole in memory); returns the entry and the message, read from that file."""
+        held whole in memory), claimed by this process; returns the claim and the message."""
         from tui.core.wire import prepared_file, write_wire
 
-        path, (_size, lines) = maildir.write_with(
-            self.folder, lambda out: write_wire(composed, out)
-        )
-        prepared = prepared_file(composed, path, lines)
-        # The message itself is on disk for good; its record is rewritten at every attempt.
-        return self._record(path, prepared, profile_id, False), prepared
+        name = maildir.unique_name()
+        fd = self._lock(name)
+        assert fd is not None
+        try:
+            path, (_size, lines) = maildir.write_with(
+                self.folder, lambda out: write_wire(composed, out), name=name
+            )
+            prepared = prepared_file(composed, path, lines)
+            return self._record(path, prepared, profile_id, fd, False), prepared
+        except BaseException:
+            self._drop_new(name, fd)
+            raise
 
-    def _record(self, path: Path, prepared: Prepared, profile_id: str, sync: bool) -> OutboxEntry:
+    def _drop_new(self, name: str, fd: int) -> None:
+        with contextlib.suppress(OSError):
+            (self.folder / "new" / name).unlink()
+        with contextlib.suppress(OSError):
+            self._lock_path(name).unlink()
+        os.close(fd)
+
+    def _record(
+        self, path: Path, prepared: Prepared, profile_id: str, fd: int, sync: bool
+    ) -> Claim:
         entry = OutboxEntry(
             id=maildir.base_name(path),
             profile_id=profile_id,
@@ -121,67 +268,234 @@ class Outbox:
             queued_at=datetime.now().astimezone().isoformat(timespec="seconds"),
             pid=os.getpid(),
         )
-        try:
-            self._save(entry, sync)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return entry
+        self._save(entry, sync)
+        return Claim(self, entry, fd)
 
     def _save(self, entry: OutboxEntry, sync: bool = True) -> None:
         data = entry._asdict()
+        data.pop("busy")
         data["recipients"] = list(entry.recipients)
+        data["delivered_to"] = list(entry.delivered_to)
         write_private(self._meta_path(entry.id), json.dumps(data, indent=2).encode(), sync=sync)
 
-    def update(self, entry: OutboxEntry, sync: bool = True, **changes: Any) -> OutboxEntry:
-        updated = entry._replace(**changes)
-        self._save(updated, sync)
-        return updated
+    def _update(self, claim: Claim, sync: bool = False, **changes: Any) -> OutboxEntry:
+        assert claim.held, "an entry is only changed under its claim"
+        claim.entry = claim.entry._replace(**changes)
+        self._save(claim.entry, sync)
+        return claim.entry
 
-    def claim(self, entry: OutboxEntry) -> OutboxEntry:
-        """Mark an entry as being sent by this process (a state, not the message: no fsync)."""
-        return self.update(entry, sync=False, state=SENDING, pid=os.getpid())
+    def _read(self, entry_id: str) -> OutboxEntry | None:
+        try:
+            data = json.loads(self._meta_path(entry_id).read_text(encoding="utf-8"))
+            data.pop("busy", None)
+            data["recipients"] = tuple(data.get("recipients", ()))
+            data["delivered_to"] = tuple(data.get("delivered_to", ()))
+            return OutboxEntry(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    # -- the state machine ---------------------------------------------------------------------
+
+    def claim(
+        self,
+        entry_id: str,
+        *,
+        states: Iterable[str] = (QUEUED, INTERRUPTED),
+        now: float | None = None,
+        patience: float = 0.2,
+    ) -> Claim | None:
+        """Claim an entry to send it: atomically, so the loser of a race gets None. Only an
+        entry in one of `states` (as it stands under the lock) and, with `now`, due by then is
+        claimed. A claim left by a dead process is recovered here: "sending" becomes
+        interrupted (may be sent again), "data-sent" becomes unknown (never by itself)."""
+        deadline = time.monotonic() + patience
+        while (fd := self._lock(entry_id)) is None:
+            # A sender holds the lock for the whole send, a claimer for an instant before it
+            # writes "sending"; a lister takes it for an instant to see whether the process
+            # that wrote "sending" is gone. Only that last one is worth waiting for.
+            entry = self._read(entry_id)
+            if (
+                entry is None
+                or entry.state not in (SENDING, DATA_SENT)
+                or (entry.pid is not None and _alive(entry.pid))
+                or time.monotonic() > deadline
+            ):
+                return None
+            time.sleep(0.01)
+        claim = Claim(self, OutboxEntry(entry_id, "?", "", (), False, "", "", UNKNOWN), fd)
+        entry = self._read(entry_id)
+        if entry is None or self._path(entry_id) is None:
+            if entry is None and self._path(entry_id) is None:
+                claim.forget()  # the entry was sent or deleted meanwhile
+            else:
+                claim.release()
+            return None
+        claim.entry = entry
+        state = entry.effective_state  # not busy: we hold the lock
+        if entry.state == DATA_SENT:  # its sender died after the end of data: write it down
+            self._update(claim, state=UNKNOWN, pid=None, last_error=_died_after_dot())
+        elif entry.state == SENDING:
+            self._update(claim, state=QUEUED, pid=None)
+        if state not in set(states) or (now is not None and entry.next_try > now):
+            claim.release()
+            return None
+        self._update(claim, state=SENDING, pid=os.getpid())
+        return claim
+
+    def end_of_data(self, claim: Claim) -> None:
+        """Written to disk before the final dot leaves: from here on a crash is "unknown"."""
+        self._update(claim, sync=True, state=DATA_SENT)
+
+    def settle(
+        self,
+        claim: Claim,
+        result: AttemptResult,
+        *,
+        fresh: bool,
+    ) -> Settled:
+        """Put a claimed message where its outcome says, and let go of it.
+
+        Sent (or partly sent): a copy in sent/; the recipients who refused it stay here as
+        "refused" after a flush. Temporary: queued with backoff. Unknown (its end of data left
+        and no reply came): marked, never resent by itself. Refused, a failed login, TLS or a
+        profile error: after a flush, marked for the person; after a fresh send, given back
+        (the caller keeps the message).
+        """
+        outcome = result.outcome
+        warnings: list[str] = []
+        try:
+            if outcome in (Outcome.SENT, Outcome.PARTIAL):
+                warnings += self._file_sent(claim)
+                refused = tuple(r.address for r in result.refused)
+                if outcome is Outcome.SENT or fresh or not refused:
+                    return Settled(None, tuple(warnings + self._remove_claimed(claim)))
+                self._update(
+                    claim,
+                    state=REFUSED,
+                    recipients=refused,
+                    delivered_to=claim.entry.delivered_to + result.accepted,
+                    last_error=result.summary,
+                    pid=None,
+                    last_attempt_id=result.attempt_id,
+                )
+                return Settled(REFUSED, tuple(warnings))
+            table = _AFTER_SEND if fresh else _AFTER_FLUSH
+            state = table.get(outcome)
+            if state is None:  # back with the person, who has the message in hand
+                return Settled(None, tuple(self._remove_claimed(claim)))
+            if outcome is Outcome.CANCELLED or outcome is Outcome.NOT_TRIED:
+                self._update(claim, state=state, pid=None)
+                return Settled(state, ())
+            attempts = claim.entry.attempts + (1 if outcome in _COUNTS_AS_TRY else 0)
+            self._update(
+                claim,
+                sync=state == UNKNOWN,
+                state=state,
+                attempts=attempts,
+                last_error=result.summary,
+                next_try=time.time() + backoff(attempts) if state == QUEUED else 0.0,
+                pid=None,
+                last_attempt_id=result.attempt_id,
+            )
+            return Settled(state, ())
+        except OSError as exc:
+            # The record could not be written: it still says what was written last ("sending"
+            # or "data-sent"), and recovery reads that safely (resend only before the dot).
+            warnings.append(
+                f"the outbox record of {claim.entry.id} could not be updated ({_why(exc)})"
+            )
+            return Settled(claim.entry.state, tuple(warnings))
+        finally:
+            claim.release()
+
+    def _file_sent(self, claim: Claim) -> list[str]:
+        path = self._path(claim.entry.id)
+        try:
+            if path is None:
+                raise FileNotFoundError(errno.ENOENT, "the outbox copy is gone")
+            maildir.deliver_file(locations.sent_dir(), path)
+        except OSError as exc:
+            return [f"its copy could not be written to sent/ ({_why(exc)})"]
+        return []
+
+    def _remove_claimed(self, claim: Claim) -> list[str]:
+        """Remove the message and its record (the lock file last, while still held)."""
+        entry_id = claim.entry.id
+        try:
+            path = self._path(entry_id)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            self._meta_path(entry_id).unlink(missing_ok=True)
+        except OSError as exc:
+            claim.release()
+            return [f"it could not be removed from the outbox ({_why(exc)})"]
+        claim.forget()
+        return []
+
+    # -- the person's decisions ----------------------------------------------------------------
+
+    def release(self, entry_id: str) -> OutboxEntry:
+        """The person decided: send this entry with the next flush, whatever its state
+        (unknown, refused, held, or queued for later). Raises OutboxBusy while it is sent."""
+        claim = self._claim_any(entry_id)
+        try:
+            return self._update(claim, state=QUEUED, next_try=0.0, pid=None)
+        finally:
+            claim.release()
+
+    def remove(self, entry_id: str) -> None:
+        """Delete an entry for good. Raises OutboxBusy while it is being sent."""
+        if self._read(entry_id) is None and self._path(entry_id) is None:
+            return
+        self._remove_claimed(self._claim_any(entry_id))
+
+    def take(self, entry_id: str) -> Claim:
+        """Claim an entry in any state to take it out (edit it in the form); the caller
+        removes it with `discard` once it has the message, or releases the claim."""
+        return self._claim_any(entry_id)
+
+    def discard(self, claim: Claim) -> None:
+        self._remove_claimed(claim)
+
+    def _claim_any(self, entry_id: str) -> Claim:
+        claim = self.claim(
+            entry_id, states=(QUEUED, INTERRUPTED, UNKNOWN, REFUSED, HELD), patience=1.0
+        )
+        if claim is None:
+            if self._read(entry_id) is None and self._path(entry_id) is None:
+                raise KeyError(entry_id)
+            raise OutboxBusy(f"outbox entry {entry_id} is being sent right now")
+        return claim
+
+    def release_waiting(self, states: Iterable[str] = (QUEUED, INTERRUPTED)) -> int:
+        """Make every entry in `states` due now (after a network change, or on request)."""
+        count = 0
+        wanted = set(states)
+        for entry in self.entries():
+            if entry.effective_state in wanted:
+                with contextlib.suppress(OutboxBusy, KeyError):
+                    self.release(entry.id)
+                    count += 1
+        return count
+
+    # -- reading -------------------------------------------------------------------------------
 
     def _path(self, entry_id: str) -> Path | None:
         """Where the message file is: in new/ (where mailtui files it), else wherever it moved."""
         direct = self.folder / "new" / entry_id
         return direct if direct.exists() else maildir.find(self.folder, entry_id)
 
-    def failed(
-        self, entry: OutboxEntry, error: str, unknown: bool, attempt_id: str | None
-    ) -> OutboxEntry:
-        attempts = entry.attempts + 1
-        return self.update(
-            entry,
-            state=UNKNOWN if unknown else QUEUED,
-            attempts=attempts,
-            last_error=error,
-            next_try=time.time() + backoff(attempts),
-            pid=None,
-            last_attempt_id=attempt_id,
-        )
-
-    def release(self, entry: OutboxEntry) -> OutboxEntry:
-        """The person decided: send an entry again (an unknown outcome, or a later retry now)."""
-        return self.update(entry, state=QUEUED, next_try=0.0, pid=None)
-
-    def remove(self, entry_id: str) -> None:
-        path = self._path(entry_id)
-        if path is not None:
-            path.unlink(missing_ok=True)
-        self._meta_path(entry_id).unlink(missing_ok=True)
-
     def data(self, entry: OutboxEntry) -> bytes:
         path = self._path(entry.id)
         if path is None:
-            raise FileNotFoundError(f"outbox message {entry.id} is gone")
+            raise FileNotFoundError(errno.ENOENT, f"outbox message {entry.id} is gone")
         return path.read_bytes()
 
     def prepared(self, entry: OutboxEntry) -> Prepared:
         """The queued message, read from its file as it is sent."""
         path = self._path(entry.id)
         if path is None:
-            raise FileNotFoundError(f"outbox message {entry.id} is gone")
+            raise FileNotFoundError(errno.ENOENT, f"outbox message {entry.id} is gone")
         return Prepared(
             sender=entry.sender,
             recipients=entry.recipients,
@@ -197,11 +511,8 @@ class Outbox:
         found: list[OutboxEntry] = []
         for path in maildir.messages(self.folder):
             entry_id = maildir.base_name(path)
-            try:
-                data = json.loads(self._meta_path(entry_id).read_text(encoding="utf-8"))
-                data["recipients"] = tuple(data.get("recipients", ()))
-                found.append(OutboxEntry(**data))
-            except (OSError, ValueError, TypeError):
+            entry = self._read(entry_id)
+            if entry is None:
                 found.append(
                     OutboxEntry(
                         entry_id,
@@ -215,7 +526,67 @@ class Outbox:
                         last_error="its record is missing; inspect the message file",
                     )
                 )
+                continue
+            if entry.state in (SENDING, DATA_SENT):
+                entry = entry._replace(busy=self._is_busy(entry_id))
+            found.append(entry)
         return found
 
     def get(self, entry_id: str) -> OutboxEntry | None:
         return next((e for e in self.entries() if e.id == entry_id), None)
+
+    def sweep(self) -> int:
+        """Remove what crashed writers left in tmp/ (of the outbox, sent/ and drafts/);
+        returns how many files went."""
+        removed = 0
+        for folder in (self.folder, locations.sent_dir(), locations.drafts_dir()):
+            removed += sweep_tmp(folder)
+        return removed
+
+
+def sweep_tmp(folder: Path, now: float | None = None) -> int:
+    """Remove files in `folder/tmp` that no live writer holds: older than 36 hours, or left
+    by a process of this host that is gone (its pid is in the Maildir name)."""
+    tmp = folder / "tmp"
+    if not tmp.is_dir() or tmp.is_symlink():
+        return 0
+    now = time.time() if now is None else now
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    removed = 0
+    for path in tmp.iterdir():
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        age = now - info.st_mtime
+        match = re.match(r"\d+\.M\d+P(\d+)Q\d+\.(.*)$", path.name)
+        orphan = match is not None and match.group(2) == host and not _alive(int(match.group(1)))
+        if age > TMP_MAX_AGE or orphan:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _died_after_dot() -> str:
+    return (
+        "mailtui stopped after the end of the message had left and before the server's reply, "
+        "so it may or may not have been delivered; check with the recipient, then retry or "
+        "delete it"
+    )
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)

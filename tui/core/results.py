@@ -29,7 +29,8 @@ class Outcome(StrEnum):
     TLS_FAILED = "tls-failed"
     CONFIG = "config"
     INPUT = "input"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # stopped before the end of the message left: not sent
+    NOT_TRIED = "not-tried"  # a flush's connection ended before this message's turn
     WOULD_WORK = "would-work"  # a check that found nothing wrong
 
 
@@ -37,7 +38,7 @@ class Outcome(StrEnum):
 PHASES = ("connect", "greeting", "ehlo", "tls", "auth", "envelope", "data", "total")
 
 # Outcomes after which a message stays in the outbox for a later try.
-KEPT = frozenset({Outcome.TEMPORARY, Outcome.UNKNOWN})
+KEPT = frozenset({Outcome.TEMPORARY, Outcome.UNKNOWN, Outcome.NOT_TRIED})
 
 
 # Records are NamedTuples rather than frozen dataclasses throughout the core: as immutable,
@@ -93,6 +94,9 @@ class AttemptResult(NamedTuple):
     client_address: str | None = None
     size: int | None = None
     tls: str | None = None  # protocol, cipher and certificate, when TLS was used
+    # What could not be written after the fact (transcript, record, sent/ copy): said, but
+    # never a reason to change the outcome.
+    warnings: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> tuple[str, ...]:

@@ -1,18 +1,21 @@
-"""Send a draft, flush the outbox, or check a profile: the entry points the CLI and the app call.
+"""Send a draft, flush the outbox, or check a profile: one `Attempt` with one profile.
 
-Every message is kept in the outbox before its first connection, so it ends up sent (with a
-copy in `sent/`), still in the outbox (temporary failure, outcome unknown), or back with the
-person (the compose form, or `drafts/` from the command line). The transcript goes to every
+Every message is kept in the outbox before its first connection and claimed there by the
+attempt; the outbox (tui/core/outbox.py) decides where it goes after the session: sent
+(with a copy in `sent/`), still in the outbox (temporary failure, outcome unknown, or
+marked for the person after an unattended flush), or given back to the caller, who keeps
+it (the app in its form, the command line in `drafts/`). The transcript goes to every
 listener and to disk, the outcome is remembered against the network, and the result carries
 an exit code and a plain-language explanation.
 """
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from enum import StrEnum
+from typing import Any, NamedTuple
 
-from tui.core import locations, maildir
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
 from tui.core.network import (
@@ -24,17 +27,33 @@ from tui.core.network import (
     reported_client_address,
 )
 from tui.core.network_history import NetworkHistory
-from tui.core.outbox import QUEUED, Outbox, OutboxEntry
+from tui.core.outbox import HELD, QUEUED, REFUSED, UNKNOWN, Claim, Outbox, OutboxEntry, Settled
 from tui.core.profiles import Profile
 from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
-from tui.core.session import SessionReport, SmtpSession
+from tui.core.session import MessageReport, SessionReport, SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 from tui.core.verdict import Context, early_failure, judge
 
-# A message the server refused for good leaves the outbox; a session that could not log in
-# or set up TLS says nothing about the queued messages themselves.
-_SESSION_PROBLEMS = {"auth", "tls", "starttls", "config", "connect", "greeting", "ehlo"}
+# The worst outcome decides a flush's exit code: what the person must act on comes first.
+SEVERITY = (
+    ExitCode.CONFIG,
+    ExitCode.NOPERM,
+    ExitCode.IOERR,
+    ExitCode.UNAVAILABLE,
+    ExitCode.DATAERR,
+    ExitCode.TEMPFAIL,
+    ExitCode.OK,
+)
+INTERRUPTED = AttemptResult(
+    Outcome.CANCELLED, ExitCode.INTERRUPTED, "Interrupted; the message was not sent."
+)
+
+
+class Mode(StrEnum):
+    SEND = "send"  # a message from the person, who takes it back if it cannot go for good
+    FLUSH = "flush"  # queued messages, unattended: they stay in the outbox unless sent
+    CHECK = "check"  # everything but DATA
 
 
 def fan_out(*listeners: Listener | None) -> Listener:
@@ -45,16 +64,6 @@ def fan_out(*listeners: Listener | None) -> Listener:
             listener(event)
 
     return listen
-
-
-class Surroundings(NamedTuple):
-    """What an attempt needs to know about the world around the profile."""
-
-    profiles: Sequence[Profile] = ()
-    locator: Locator | None = None
-    history: NetworkHistory | None = None
-    probe: Sequence[int] = DEFAULT_PROBE_PORTS
-    outbox: Outbox | None = None
 
 
 class FlushResult(NamedTuple):
@@ -71,279 +80,413 @@ class FlushResult(NamedTuple):
     def still_queued(self) -> int:
         return sum(1 for _entry, result in self.messages if result.outcome in KEPT)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """The worst outcome among the messages (sysexits), or the session's."""
+        codes = {result.exit_code for _entry, result in self.messages} or {self.session.exit_code}
+        return next((code for code in SEVERITY if code in codes), self.session.exit_code)
 
-async def send(
-    profile: Profile,
-    draft: Draft,
-    *,
-    profiles: Sequence[Profile] = (),
-    listener: Listener | None = None,
-    password: str | None = None,
-    prompt: Prompt | None = None,
-    message_id: str | None = None,
-    locator: Locator | None = None,
-    history: NetworkHistory | None = None,
-    probe: Sequence[int] = DEFAULT_PROBE_PORTS,
-    outbox: Outbox | None = None,
-    drafts_on_failure: bool = False,
-) -> AttemptResult:
-    """Send `draft` with `profile`; never raises for input, configuration or SMTP failures.
 
-    With `drafts_on_failure` (the command line), a message that cannot be sent for good is
-    saved to `drafts/`; the app keeps it in its form instead.
-    """
-    where = Surroundings(profiles, locator, history, probe, outbox)
-    context = Context(profile, profiles)
+class Attempt:
+    """One attempt with one profile, in one mode. `settled` holds each message's outcome as
+    soon as the outbox has it, so a caller interrupted mid-attempt still knows what went."""
 
-    def keep_draft(result: AttemptResult) -> AttemptResult:
-        if not drafts_on_failure:
-            return result
-        from tui.core.drafts import Drafts  # only needed when a send fails for good
+    def __init__(
+        self,
+        profile: Profile,
+        mode: Mode,
+        *,
+        profiles: Sequence[Profile] = (),
+        listener: Listener | None = None,
+        password: str | None = None,
+        prompt: Prompt | None = None,
+        locator: Locator | None = None,
+        history: NetworkHistory | None = None,
+        probe: Sequence[int] = DEFAULT_PROBE_PORTS,
+        outbox: Outbox | None = None,
+    ) -> None:
+        self.profile = profile
+        self.mode = mode
+        self.profiles = profiles
+        self.listener = listener
+        self.password = password
+        self.prompt = prompt
+        self.locator = locator
+        self.history = history
+        self.probe = probe
+        self._outbox = outbox
+        self.settled: list[tuple[OutboxEntry | None, AttemptResult]] = []
 
-        drafts = Drafts()
-        said = result.summary.rstrip()
-        said += "" if said.endswith((".", "?", "!")) else "."
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            self._outbox = Outbox()
+        return self._outbox
+
+    # -- the three modes -----------------------------------------------------------------------
+
+    async def send(self, draft: Draft, message_id: str | None = None) -> AttemptResult:
+        """Send `draft`; never raises for input, configuration or SMTP failures. A message
+        that cannot go for good is given back: the result says so, the caller keeps it."""
+        profile = self.profile
         try:
-            draft_id = drafts.save(draft, profile.id)
+            composed = compose(profile.from_, draft, message_id=message_id)
+        except MessageInputError as exc:
+            return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
+        try:
+            secret, problem = self._before_connecting()
+        except KeyboardInterrupt:  # Ctrl-C at the password prompt
+            return INTERRUPTED
+        if problem is not None:
+            return problem
+        box = self.outbox
+        # Building and filing a large message must not hold up the event loop (the app keeps
+        # drawing); a small one is cheaper done at once than handed to a thread.
+        small = not composed.attachments and len(composed.body) < 256 * 1024
+        try:
+            if small:
+                claim, prepared = box.add_composed(composed, profile.id)
+            else:
+                filing = asyncio.ensure_future(
+                    asyncio.to_thread(box.add_composed, composed, profile.id)
+                )
+                try:
+                    claim, prepared = await asyncio.shield(filing)
+                except asyncio.CancelledError:
+                    # The thread finishes anyway: take the message out again, nothing went.
+                    if not filing.cancelled() and filing.exception() is None:
+                        box.discard(filing.result()[0])
+                    raise
         except OSError as exc:
-            return result._replace(
-                summary=f"{said} Saving it to drafts failed too ({exc.strerror})."
-            )
-        where = maildir.find(drafts.folder, draft_id) or drafts.folder
-        return result._replace(summary=f"{said} The message was saved to drafts: {where}")
-
-    try:
-        composed = compose(profile.from_, draft, message_id=message_id)
-    except MessageInputError as exc:
-        return keep_draft(
-            AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
-        )
-    interrupted = AttemptResult(
-        Outcome.CANCELLED, ExitCode.INTERRUPTED, "Interrupted; the message was not sent."
-    )
-    try:
-        secret, problem = _before_connecting(profile, context, password, prompt)
-    except KeyboardInterrupt:  # Ctrl-C at the password prompt
-        if not drafts_on_failure:
-            raise
-        return keep_draft(interrupted)
-    if problem is not None:
-        return keep_draft(problem)
-    box = outbox or Outbox()
-    # Building and filing a large message must not hold up the event loop (the app keeps
-    # drawing); a small one is cheaper done at once than handed to a thread.
-    small = not composed.attachments and len(composed.body) < 256 * 1024
-    try:
-        if small:
-            entry, prepared = box.add_composed(composed, profile.id)
-        else:
-            entry, prepared = await asyncio.to_thread(box.add_composed, composed, profile.id)
-    except OSError as exc:
-        return keep_draft(
-            AttemptResult(
+            return AttemptResult(
                 Outcome.CONFIG,
                 ExitCode.IOERR,
                 f"Not sent: the message could not be kept in the outbox at {box.folder} "
                 f"({exc.strerror}); free some space or fix the folder's permissions and try "
                 "again.",
             )
-        )
-    filed: list[tuple[OutboxEntry | None, AttemptResult]] = []
-    try:
-        results = await _attempt(
-            profile, secret, where, listener, [(entry, prepared)], None, box, True, filed
-        )
-    except asyncio.CancelledError:
-        if not drafts_on_failure:
-            raise  # the app keeps the message in its form
-        # `mailtui send` interrupted (Ctrl-C): what was filed stands (sent/, or the outbox
-        # when the outcome is unknown); a message that never went is saved to drafts.
-        if filed and filed[0][1].outcome is not Outcome.CANCELLED:
-            return filed[0][1]
-        if not filed:  # stopped before the session began: nothing was handed over
-            box.remove(entry.id)
-        return keep_draft(interrupted)
-    result = results[0][1]
-    return keep_draft(result) if _permanent(result) else result
+        results = await self._session(secret, [(claim, prepared)], None)
+        return results[0][1]
 
-
-async def flush(
-    profile: Profile,
-    entries: Sequence[OutboxEntry],
-    *,
-    profiles: Sequence[Profile] = (),
-    listener: Listener | None = None,
-    password: str | None = None,
-    prompt: Prompt | None = None,
-    locator: Locator | None = None,
-    history: NetworkHistory | None = None,
-    outbox: Outbox | None = None,
-) -> FlushResult:
-    """Send queued messages of one profile over a single connection, RSET between them."""
-    box = outbox or Outbox()
-    if not entries:
+    async def flush(self, entries: Sequence[OutboxEntry] | None = None) -> FlushResult:
+        """Send queued messages of this profile over one connection, RSET between them. Only
+        entries this attempt claims are sent: one another process is sending is skipped."""
+        box = self.outbox
+        candidates = (
+            entries
+            if entries is not None
+            else [e for e in box.entries() if e.profile_id == self.profile.id]
+        )
+        claims = [c for e in candidates if (c := box.claim(e.id)) is not None]
         nothing = AttemptResult(Outcome.SENT, ExitCode.OK, "Nothing to send.")
-        return FlushResult(nothing, ())
-    context = Context(profile, profiles)
-    secret, problem = _before_connecting(profile, context, password, prompt)
-    if problem is not None:
-        return FlushResult(problem, tuple((e, problem) for e in entries))
-    jobs: list[tuple[OutboxEntry, Prepared]] = []
-    for entry in entries:
-        claimed = await asyncio.to_thread(box.claim, entry)
-        jobs.append((claimed, await asyncio.to_thread(box.prepared, claimed)))
-    where = Surroundings(profiles, locator, history, (), box)
-    results = await _attempt(profile, secret, where, listener, jobs, None, box, fresh=False)
-    sent = sum(1 for _e, r in results if r.exit_code == ExitCode.OK)
-    kept = sum(1 for _e, r in results if r.outcome in KEPT)
-    summary = (
-        f"Flushed {len(results)} messages with {profile.name}: {sent} sent, {kept} still queued."
-    )
-    session = results[0][1] if len(results) == 1 else results[0][1]._replace(summary=summary)
-    return FlushResult(session, tuple((e, r) for e, r in results if e is not None))
-
-
-async def check(
-    profile: Profile,
-    rcpts: Sequence[str] = (),
-    *,
-    profiles: Sequence[Profile] = (),
-    listener: Listener | None = None,
-    password: str | None = None,
-    prompt: Prompt | None = None,
-    locator: Locator | None = None,
-    history: NetworkHistory | None = None,
-    probe: Sequence[int] = DEFAULT_PROBE_PORTS,
-) -> AttemptResult:
-    """Pre-flight: everything a send does except DATA; the summary is the verdict."""
-    from tui.core.message import parse_mailbox
-
-    try:
-        addresses = [parse_mailbox(r, "rcpt").ascii_addr_spec() for r in rcpts]
-    except MessageInputError as exc:
-        return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
-    context = Context(profile, profiles)
-    secret, problem = _before_connecting(profile, context, password, prompt)
-    if problem is not None:
-        if problem.diagnosis is not None and problem.diagnosis.kind == "auth-over-plaintext":
-            return problem._replace(summary=f"will be refused: {problem.summary}")
-        return problem
-    where = Surroundings(profiles, locator, history, probe, None)
-    results = await _attempt(profile, secret, where, listener, [], addresses, None, fresh=True)
-    return results[0][1]
-
-
-def _before_connecting(
-    profile: Profile, context: Context, password: str | None, prompt: Prompt | None
-) -> tuple[str | None, AttemptResult | None]:
-    """What every attempt checks first: no password over plain text, and the password
-    itself. Returns (password, None), or (None, the failure) without any connection."""
-    if profile.logs_in and profile.security == "none":
-        return None, early_failure(context, Failure("config", error="plaintext-auth"))
-    if not profile.logs_in or password is not None:
-        return password if profile.logs_in else None, None
-    try:
-        return resolve_password(profile, prompt), None
-    except SecretError as exc:
-        failure = Failure("config", error="no-password", detail=f"{exc}.")
-        return None, early_failure(context, failure)
-
-
-def _permanent(result: AttemptResult) -> bool:
-    return result.exit_code != ExitCode.OK and result.outcome not in KEPT | {Outcome.CANCELLED}
-
-
-async def _attempt(
-    profile: Profile,
-    secret: str | None,
-    where: Surroundings,
-    listener: Listener | None,
-    jobs: Sequence[tuple[OutboxEntry, Prepared]],
-    check_rcpt: Sequence[str] | None,
-    outbox: Outbox | None,
-    fresh: bool,
-    filed: list[tuple[OutboxEntry | None, AttemptResult]] | None = None,
-) -> list[tuple[OutboxEntry | None, AttemptResult]]:
-    """One session: connect, send every job (or check), remember and file the outcomes
-    (also into `filed`, which the caller still has when the session is cancelled)."""
-    locator = where.locator or Locator()
-    history = where.history if where.history is not None else NetworkHistory()
-    identity = locator.current()  # /proc and ioctl reads: no waiting
-    local_address = await _local_address(locator, profile)
-    recorder = AttemptRecorder()
-    listen = fan_out(recorder, listener)
-    session = SmtpSession(profile, secret, listen)
-    started = datetime.now().astimezone()
-    check = check_rcpt is not None
-    prepared = [p for _entry, p in jobs]
-
-    def finish(
-        report: SessionReport, note: str | None
-    ) -> list[tuple[OutboxEntry | None, AttemptResult]]:
-        client = reported_client_address(report.greeting, report.ehlo_text)
-        context = Context(
-            profile, where.profiles, history.score_for(identity), client or local_address, note
+        if not claims:
+            return FlushResult(nothing, ())
+        try:
+            secret, problem = self._before_connecting()
+        except BaseException:
+            for claim in claims:
+                claim.release()
+            raise
+        if problem is not None:  # nothing reached a server: the entries stay as they were
+            for claim in claims:
+                box.settle(claim, problem._replace(outcome=Outcome.NOT_TRIED), fresh=False)
+            return FlushResult(problem, tuple((c.entry, problem) for c in claims))
+        jobs: list[tuple[Claim, Prepared]] = []
+        for claim in claims:
+            try:
+                jobs.append((claim, box.prepared(claim.entry)))
+            except OSError:  # deleted by hand meanwhile
+                claim.release()
+        if not jobs:
+            return FlushResult(nothing, ())
+        results = await self._session(secret, jobs, None)
+        sent = sum(1 for _e, r in results if r.exit_code == ExitCode.OK)
+        kept = sum(1 for _e, r in results if r.outcome in KEPT)
+        summary = (
+            f"Flushed {len(results)} messages with {self.profile.name}: {sent} sent, "
+            f"{kept} still queued."
         )
+        first = results[0][1]
+        session = first if len(results) == 1 else first._replace(summary=summary)
+        return FlushResult(session, tuple((e, r) for e, r in results if e is not None))
+
+    async def check(self, rcpts: Sequence[str] = ()) -> AttemptResult:
+        """Pre-flight: everything a send does except DATA; the summary is the verdict."""
+        from tui.core.message import parse_mailbox
+
+        try:
+            addresses = [parse_mailbox(r, "rcpt").ascii_addr_spec() for r in rcpts]
+        except MessageInputError as exc:
+            return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
+        secret, problem = self._before_connecting()
+        if problem is not None:
+            if problem.diagnosis is not None and problem.diagnosis.kind == "auth-over-plaintext":
+                return problem._replace(summary=f"will be refused: {problem.summary}")
+            return problem
+        results = await self._session(secret, [], addresses)
+        return results[0][1]
+
+    def interrupted(self) -> AttemptResult:
+        """After a cancelled send: what the outbox made of the message, or "not sent"."""
+        if self.settled and self.settled[0][1].outcome is not Outcome.CANCELLED:
+            return self.settled[0][1]
+        return INTERRUPTED
+
+    # -- before and during the session ---------------------------------------------------------
+
+    def _before_connecting(self) -> tuple[str | None, AttemptResult | None]:
+        """What every attempt checks first: no password over plain text, and the password
+        itself. Returns (password, None), or (None, the failure) without any connection."""
+        profile = self.profile
+        context = Context(profile, self.profiles)
+        if profile.logs_in and profile.security == "none":
+            return None, early_failure(context, Failure("config", error="plaintext-auth"))
+        if not profile.logs_in or self.password is not None:
+            return self.password if profile.logs_in else None, None
+        try:
+            return resolve_password(profile, self.prompt), None
+        except SecretError as exc:
+            failure = Failure("config", error="no-password", detail=f"{exc}.")
+            return None, early_failure(context, failure)
+
+    async def _session(
+        self,
+        secret: str | None,
+        jobs: Sequence[tuple[Claim, Prepared]],
+        check_rcpt: Sequence[str] | None,
+    ) -> list[tuple[OutboxEntry | None, AttemptResult]]:
+        """One session: connect, send every job (or check), then file, record and remember
+        the outcomes; on cancellation too, before the cancellation goes on."""
+        run = _Run(self, secret, jobs, check_rcpt)
+        try:
+            await run.prepare()
+            report = await run.session.run([p for _c, p in jobs], check_rcpt)
+        except BaseException:
+            run.finish(None)  # settles every claim with what is known (maybe delivered?)
+            raise
+        note = None
+        failure = report.failure
+        if failure is not None and failure.stage == "connect" and self.probe:
+            results = await probe_ports(
+                self.profile.host,
+                self.probe,
+                limit=min(3.0, self.profile.timeout),
+                source=self.profile.source_address,
+            )
+            note = describe_probe(self.profile.host, results)
+            ports = ", ".join(
+                f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
+            )
+            run.listen(make_event(Mark.INFO, f"port probe: {ports}"))
+        return run.finish(note)
+
+
+class _Run:
+    """The working state of one session: its claims, transcript recorder and outcomes. It is
+    the session's journal: the outbox hears of each end of data and each acceptance at once."""
+
+    def __init__(
+        self,
+        attempt: Attempt,
+        secret: str | None,
+        jobs: Sequence[tuple[Claim, Prepared]],
+        check_rcpt: Sequence[str] | None,
+    ) -> None:
+        self.attempt = attempt
+        self.profile = attempt.profile
+        self.jobs = jobs
+        self.check_rcpt = check_rcpt
+        self.locator = attempt.locator or Locator()
+        self.history = attempt.history if attempt.history is not None else NetworkHistory()
+        self.identity = self.locator.current()  # /proc and ioctl reads: no waiting
+        self.local_address: str | None = None
+        self.recorder = AttemptRecorder()
+        self.listen = fan_out(self.recorder, attempt.listener)
+        self.session = SmtpSession(
+            self.profile, secret, self.listen, journal=self if jobs else None
+        )
+        self.started = datetime.now().astimezone()
+        self.early: dict[int, Settled] = {}  # messages filed the moment they were accepted
+        self.finished: list[tuple[OutboxEntry | None, AttemptResult]] | None = None
+
+    async def prepare(self) -> None:
+        self.local_address = await _local_address(self.locator, self.profile)
+
+    # -- the journal ---------------------------------------------------------------------------
+
+    async def end_of_data(self, index: int) -> None:
+        # On the event loop, not in a thread: a cancellation must not leave a write behind
+        # that lands after the outcome was settled. A small file and one fsync.
+        self.attempt.outbox.end_of_data(self.jobs[index][0])
+
+    def accepted(self, index: int, message: MessageReport) -> None:
+        """Filed at once, before QUIT: a crash from here on does not resend it."""
+        claim = self.jobs[index][0]
+        result = self._judge(index, message, self.session.report, None)
+        self.early[index] = self.attempt.outbox.settle(claim, result, fresh=self.fresh)
+
+    @property
+    def fresh(self) -> bool:
+        return self.attempt.mode is Mode.SEND
+
+    # -- the outcome ---------------------------------------------------------------------------
+
+    def _context(self, client: str | None, note: str | None) -> Context:
+        return Context(
+            self.profile,
+            self.attempt.profiles,
+            self.history.score_for(self.identity),
+            client or self.local_address,
+            note,
+        )
+
+    def _judge(
+        self, index: int, message: MessageReport, report: SessionReport, note: str | None
+    ) -> AttemptResult:
+        client = reported_client_address(report.greeting, report.ehlo_text)
         base = AttemptResult(
             Outcome.SENT,
             ExitCode.OK,
             "",
             timings=dict(report.timings),
-            attempt_id=recorder.attempt_id,
+            attempt_id=self.recorder.attempt_id,
             offers=dict(report.offers),
             client_address=client,
             tls=report.certificate.summary() if report.certificate else None,
+            message_id=self.jobs[index][1].message_id if self.jobs else None,
         )
+        return judge(
+            self._context(client, note),
+            report,
+            message,
+            report.outcome_of(index),
+            self.check_rcpt is not None,
+            base,
+        )
+
+    def finish(self, note: str | None) -> list[tuple[OutboxEntry | None, AttemptResult]]:
+        """Settle every claim, save the record, remember the outcome against the network."""
+        if self.finished is not None:
+            return self.finished
+        report = self.session.report
+        if len(report.messages) < max(1, len(self.jobs)):  # cancelled before the session ran
+            report.messages = [MessageReport() for _ in range(max(1, len(self.jobs)))]
+            report.failure = report.failure or Failure("cancelled", error="cancelled")
         results: list[tuple[OutboxEntry | None, AttemptResult]] = []
         for index, message in enumerate(report.messages):
-            entry = jobs[index][0] if jobs else None
-            result = judge(
-                context,
-                report,
-                message,
-                report.outcome_of(index),
-                check,
-                base._replace(message_id=prepared[index].message_id if prepared else None),
-            )
-            if entry is not None and outbox is not None:
-                result = _file(outbox, entry, prepared[index], result, report.failure, fresh)
+            result = self._judge(index, message, report, note)
+            failure = report.outcome_of(index)
+            # The end of data had left and no reply came: whatever else went wrong (a
+            # cancellation, a fault of mailtui's own), the message may have arrived.
+            no_reply = failure is not None and failure.code is None
+            if message.end_sent and no_reply and result.outcome is not Outcome.UNKNOWN:
+                result = _in_doubt(result)
+            entry: OutboxEntry | None = None
+            if self.jobs:
+                claim = self.jobs[index][0]
+                settled = self.early.get(index)
+                if settled is None:
+                    settled = self.attempt.outbox.settle(claim, result, fresh=self.fresh)
+                entry = claim.entry
+                result = _where(result, settled, entry)
             results.append((entry, result))
-        _record(
-            recorder,
-            started,
-            profile,
-            identity,
-            local_address,
-            client,
-            jobs,
-            check_rcpt,
-            results,
-            check,
-        )
-        for _entry, result in results[:1]:
-            history.record(identity, profile.id, result)
-        if filed is not None:
-            filed.extend(results)
+            self.attempt.settled.append((entry, result))
+        warnings = self._record(results)
+        if results:
+            try:
+                self.history.record(self.identity, self.profile.id, results[0][1])
+            except OSError as exc:
+                warnings.append(f"what worked here could not be remembered ({exc.strerror})")
+        if warnings:
+            results = [(e, r._replace(warnings=r.warnings + tuple(warnings))) for e, r in results]
+            self.attempt.settled[-len(results) :] = results
+        self.finished = results
         return results
 
-    try:
-        report = await session.run(prepared, check_rcpt)
-    except asyncio.CancelledError:
-        finish(session.report, None)
-        raise
-    note = None
-    failure = report.failure
-    if failure is not None and failure.stage == "connect" and where.probe:
-        results = await probe_ports(
-            profile.host,
-            where.probe,
-            limit=min(3.0, profile.timeout),
-            source=profile.source_address,
+    def _record(self, results: list[tuple[OutboxEntry | None, AttemptResult]]) -> list[str]:
+        """The attempt's JSON record beside its transcript; returns what could not be saved."""
+        first = results[0][1] if results else None
+        check = self.check_rcpt is not None
+        prepared = [p for _c, p in self.jobs]
+        if check:
+            envelope = {"from": self.profile.from_, "to": list(self.check_rcpt or ())}
+        else:
+            envelope = {
+                "from": prepared[0].sender if prepared else self.profile.from_,
+                "to": [r for p in prepared for r in p.recipients],
+            }
+        record: dict[str, Any] = result_record(first) if first else {}
+        if len(results) > 1:
+            record["messages"] = [
+                {"message_id": r.message_id, "outcome": r.outcome.value, "summary": r.summary}
+                for _entry, r in results
+            ]
+        identity: NetworkIdentity = self.identity
+        client = first.client_address if first else None
+        try:
+            self.recorder.finish(
+                {
+                    "time": self.started.isoformat(timespec="milliseconds"),
+                    "kind": self.attempt.mode.value,
+                    "profile": self.profile.id,
+                    "profile_name": self.profile.name,
+                    "server": self.profile.server,
+                    "envelope": envelope,
+                    "subject": prepared[0].subject
+                    if len(prepared) == 1
+                    else (f"{len(prepared)} messages" if prepared else ""),
+                    "network": {
+                        "key": identity.key,
+                        "description": identity.describe(),
+                        "local_address": self.local_address,
+                        "reported_address": client,
+                    },
+                    **record,
+                }
+            )
+        except OSError as exc:
+            return [f"the attempt's record could not be saved ({exc.strerror})"]
+        warning = getattr(self.recorder, "warning", None)
+        return [warning] if warning else []
+
+
+def _in_doubt(result: AttemptResult) -> AttemptResult:
+    """The end of data had left: whatever else went wrong, the message may have arrived."""
+    return result._replace(
+        outcome=Outcome.UNKNOWN,
+        exit_code=ExitCode.TEMPFAIL,
+        summary="The whole message had been sent, but the server's confirmation never came, "
+        "so it may or may not have been delivered; check with the recipient before sending "
+        "again.",
+    )
+
+
+def _where(result: AttemptResult, settled: Settled, entry: OutboxEntry) -> AttemptResult:
+    """Say where the message is now, after the explanation."""
+    said = result.summary.rstrip()
+    tail = ""
+    if settled.state == UNKNOWN:
+        tail = (
+            " It stays in the outbox marked 'outcome unknown' and is not resent "
+            "automatically: check with the recipient, then retry or delete it."
         )
-        note = describe_probe(profile.host, results)
-        ports = ", ".join(f"{port} {'open' if ok else 'closed'}" for port, ok in results.items())
-        listen(make_event(Mark.INFO, f"port probe: {ports}"))
-    return finish(report, note)
+    elif settled.state == QUEUED and result.outcome is Outcome.NOT_TRIED:
+        tail = " It stays queued for the next flush."
+    elif settled.state == QUEUED and result.outcome is Outcome.TEMPORARY:
+        tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
+    elif settled.state == REFUSED:
+        tail = (
+            " It stays in the outbox marked 'refused' and is not retried: edit or delete it, "
+            f"or send it again with 'mailtui outbox retry {entry.id}'."
+        )
+    elif settled.state == HELD:
+        tail = (
+            " It stays in the outbox, held until you fix the profile; then send it with "
+            f"'mailtui outbox retry {entry.id}'."
+        )
+    if tail and not said.endswith((".", "!", "?")):
+        said += "."
+    return result._replace(summary=said + tail, warnings=result.warnings + settled.warnings)
 
 
 async def _local_address(locator: Locator, profile: Profile) -> str | None:
@@ -357,92 +500,33 @@ async def _local_address(locator: Locator, profile: Profile) -> str | None:
     return locator.local_address(profile)
 
 
-def _file(
-    outbox: Outbox,
-    entry: OutboxEntry,
-    prepared: Prepared,
-    result: AttemptResult,
-    session_failure: Failure | None,
-    fresh: bool,
+# -- the everyday entry points -----------------------------------------------------------------
+
+
+async def send(
+    profile: Profile, draft: Draft, *, message_id: str | None = None, **kw: Any
 ) -> AttemptResult:
-    """Put the message where its outcome says: sent/, still the outbox, or back to the person."""
-    if result.exit_code == ExitCode.OK or result.outcome is Outcome.PARTIAL:
-        try:
-            if prepared.path is not None:
-                maildir.deliver_file(locations.sent_dir(), prepared.path)
-            else:
-                maildir.deliver(locations.sent_dir(), prepared.data, sync=False)
-        except OSError as exc:
-            result = result._replace(
-                summary=f"{result.summary} (Writing its copy to sent/ failed: {exc.strerror}.)",
-            )
-        outbox.remove(entry.id)
-        return result
-    if result.outcome is Outcome.CANCELLED:
-        if fresh:
-            outbox.remove(entry.id)
-        else:
-            outbox.update(entry, state=QUEUED, pid=None)
-        return result
-    unknown = result.outcome is Outcome.UNKNOWN
-    session_problem = session_failure is not None and session_failure.stage in _SESSION_PROBLEMS
-    if result.outcome in KEPT or (not fresh and session_problem):
-        outbox.failed(entry, result.summary, unknown, result.attempt_id)
-        if unknown:
-            tail = (
-                " It stays in the outbox marked 'outcome unknown' and is not resent "
-                "automatically: check with the recipient, then retry or delete it."
-            )
-        else:
-            tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
-        return result._replace(summary=result.summary + tail)
-    outbox.remove(entry.id)
-    return result
+    """Send `draft` with `profile` (see Attempt.send)."""
+    return await Attempt(profile, Mode.SEND, **kw).send(draft, message_id)
 
 
-def _record(
-    recorder: AttemptRecorder,
-    started: datetime,
-    profile: Profile,
-    identity: NetworkIdentity,
-    local_address: str | None,
-    client: str | None,
-    jobs: Sequence[tuple[OutboxEntry, Prepared]],
-    check_rcpt: Sequence[str] | None,
-    results: list[tuple[OutboxEntry | None, AttemptResult]],
-    check: bool,
-) -> None:
-    first = results[0][1] if results else None
-    if check:
-        envelope = {"from": profile.from_, "to": list(check_rcpt or ())}
-    else:
-        envelope = {
-            "from": jobs[0][1].sender if jobs else profile.from_,
-            "to": [r for _entry, p in jobs for r in p.recipients],
-        }
-    record = result_record(first) if first else {}
-    if len(results) > 1:
-        record["messages"] = [
-            {"message_id": r.message_id, "outcome": r.outcome.value, "summary": r.summary}
-            for _entry, r in results
-        ]
-    recorder.finish(
-        {
-            "time": started.isoformat(timespec="milliseconds"),
-            "kind": "check" if check else ("flush" if len(jobs) > 1 else "send"),
-            "profile": profile.id,
-            "profile_name": profile.name,
-            "server": profile.server,
-            "envelope": envelope,
-            "subject": jobs[0][1].subject
-            if len(jobs) == 1
-            else (f"{len(jobs)} messages" if jobs else ""),
-            "network": {
-                "key": identity.key,
-                "description": identity.describe(),
-                "local_address": local_address,
-                "reported_address": client,
-            },
-            **record,
-        }
-    )
+async def flush(
+    profile: Profile, entries: Sequence[OutboxEntry] | None = None, **kw: Any
+) -> FlushResult:
+    """Send the queued messages of `profile` that this process can claim (see Attempt.flush)."""
+    return await Attempt(profile, Mode.FLUSH, **kw).flush(entries)
+
+
+async def check(profile: Profile, rcpts: Sequence[str] = (), **kw: Any) -> AttemptResult:
+    """Pre-flight `profile` (see Attempt.check)."""
+    return await Attempt(profile, Mode.CHECK, **kw).check(rcpts)
+
+
+def due_now(outbox: Outbox, now: float | None = None) -> dict[str, list[OutboxEntry]]:
+    """The entries due for a retry, by profile."""
+    moment = time.time() if now is None else now
+    grouped: dict[str, list[OutboxEntry]] = {}
+    for entry in outbox.entries():
+        if entry.due(moment):
+            grouped.setdefault(entry.profile_id, []).append(entry)
+    return grouped

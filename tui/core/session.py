@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import aiosmtplib
 from aiosmtplib.esmtp import parse_esmtp_extensions
@@ -58,6 +58,17 @@ class Stop(Exception):
         self.failure = failure
 
 
+class Journal(Protocol):
+    """Who must know, durably, how far a message got (the outbox)."""
+
+    async def end_of_data(self, index: int) -> None:
+        """Called before the final dot of message `index` leaves; once it returns, the dot
+        goes out. Raising OSError stops the message before its end (not sent)."""
+
+    def accepted(self, index: int, message: MessageReport) -> None:
+        """The server accepted message `index` (a 250 after its end of data), before QUIT."""
+
+
 class MessageReport:
     """What happened to one message of the session (or to the envelope of a check)."""
 
@@ -65,6 +76,7 @@ class MessageReport:
         self.recipients: list[RecipientResult] = []
         self.failure: Failure | None = None
         self.accepted = False  # the server accepted the message data
+        self.end_sent = False  # the final dot was written: from here on, maybe delivered
         self.size: int | None = None
 
     @property
@@ -89,15 +101,31 @@ class SessionReport:
         self.ehlo_text = ""
 
     def outcome_of(self, index: int) -> Failure | None:
-        """The failure that decided message `index`: its own, or the session's."""
+        """The failure that decided message `index`: its own, the session's when the session
+        broke before or during it, or "not tried" when it broke before this message's turn."""
         message = self.messages[index]
         if message.accepted:
             return None
-        return message.failure or self.failure
+        if message.failure is not None:
+            return message.failure
+        earlier = any(m.attempted for m in self.messages[:index])
+        if self.failure is not None and not message.attempted and earlier:
+            # An earlier message of a flush used up the connection; this one never left.
+            return Failure(self.failure.stage, error="not-tried")
+        return self.failure
 
 
 # Failures after which the connection cannot carry another message.
-_BREAKING_ERRORS = {"timeout", "disconnected", "unknown-outcome", "protocol", "cancelled"}
+_BREAKING_ERRORS = {
+    "timeout",
+    "disconnected",
+    "unknown-outcome",
+    "protocol",
+    "cancelled",
+    "early-reply",
+    "early-refusal",
+    "local-io",
+}
 
 
 def secret_forms(username: str | None, password: str | None) -> list[str]:
@@ -210,10 +238,12 @@ class SmtpSession:
         profile: Profile,
         password: str | None,
         listener: Listener,
+        journal: Journal | None = None,
     ) -> None:
         self.profile = profile
         self.password = password
         self.listener = listener
+        self.journal = journal
         self.secrets = secret_forms(profile.username, password)
         self.report = SessionReport()
         self._smtp: TracingSMTP | None = None
@@ -266,15 +296,35 @@ class SmtpSession:
             self.report.failure = stop.failure
             await self._part(stop.failure)
         except asyncio.CancelledError:
-            self.emit(Mark.ERROR, "cancelled by the user")
+            self._close()
+            if self._in_doubt():
+                self.emit(
+                    Mark.ERROR,
+                    "cancelled after the end of the message had left: it may have been delivered",
+                )
+            else:
+                self.emit(Mark.ERROR, "cancelled by the user")
             self.state("cancelled")
             self.report.failure = Failure("cancelled", error="cancelled")
-            self._close()
             raise
+        except Exception as exc:  # a fault of mailtui's own must not lose what is known
+            self._close()
+            self.emit(Mark.ERROR, f"internal error: {type(exc).__name__}: {exc}")
+            self._in_doubt()
+            self.report.failure = Failure("session", error="protocol", detail=str(exc))
         finally:
             self.report.timings["total"] = (time.perf_counter() - started) * 1000
             self.emit(Mark.INFO, "timings: " + format_timings(self.report.timings))
         return self.report
+
+    def _in_doubt(self) -> bool:
+        """Mark a message whose end of data left without a reply as of unknown outcome."""
+        doubt = False
+        for message in self.report.messages:
+            if message.end_sent and not message.accepted and message.failure is None:
+                message.failure = Failure("data-end", error="unknown-outcome")
+                doubt = True
+        return doubt
 
     def _close(self) -> None:
         if self._smtp is not None:
@@ -310,7 +360,7 @@ class SmtpSession:
             if index:
                 await self._reset(smtp)
             try:
-                await self._send(smtp, prepared, current)
+                await self._send(smtp, prepared, current, index)
             except Stop as stop:
                 current.failure = stop.failure
                 if stop.failure.error in _BREAKING_ERRORS:
@@ -526,7 +576,7 @@ class SmtpSession:
         return response
 
     def _exchange_failure(self, stage: str, exc: BaseException) -> Failure:
-        if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
             self.emit(Mark.ERROR, f"timed out after {self.profile.timeout:g} s during {stage}")
             return Failure(stage, error="timeout")
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
@@ -648,7 +698,9 @@ class SmtpSession:
         await self._envelope(smtp, current, sender, rcpts or [sender], None, False)
         await self._reset(smtp)
 
-    async def _send(self, smtp: TracingSMTP, prepared: Prepared, current: MessageReport) -> None:
+    async def _send(
+        self, smtp: TracingSMTP, prepared: Prepared, current: MessageReport, index: int
+    ) -> None:
         if prepared.smtputf8 and not smtp.supports_extension("smtputf8"):
             reason = (
                 f"{prepared.non_ascii_address()} has non-ASCII characters before the @ and the "
@@ -671,10 +723,14 @@ class SmtpSession:
         await self._envelope(
             smtp, current, prepared.sender, prepared.recipients, size, prepared.smtputf8
         )
-        await self._data(smtp, prepared)
+        await self._data(smtp, prepared, current, index)
         current.accepted = True
+        if self.journal is not None:
+            self.journal.accepted(index, current)
 
-    async def _data(self, smtp: TracingSMTP, prepared: Prepared) -> None:
+    async def _data(
+        self, smtp: TracingSMTP, prepared: Prepared, current: MessageReport, index: int
+    ) -> None:
         from tui.core.transcript import human_size
 
         started = time.perf_counter()
@@ -694,7 +750,6 @@ class SmtpSession:
         self.state("sending", 0.0)
         # Read the final reply concurrently, so a server that answers early is heard.
         reader = asyncio.ensure_future(protocol.read_response(timeout=None))
-        end_sent = False
         try:
             sent, last_reported = 0, -1
             for chunk in _dot_stuffed(prepared.blocks(CHUNK_SIZE)):
@@ -708,16 +763,24 @@ class SmtpSession:
                     last_reported = percent
                     self.state("sending", sent / total if total else 1.0)
             else:
+                if self.journal is not None:
+                    try:  # "end of data sent" is on disk before the dot leaves
+                        await self.journal.end_of_data(index)
+                    except OSError as exc:
+                        reader.cancel()
+                        reason = exc.strerror or str(exc)
+                        self.emit(Mark.ERROR, f"stopped before the end of the message: {reason}")
+                        raise Stop(Failure("data", error="local-io", detail=reason)) from None
                 # Let a close that is already on its way be seen first: a message whose end
                 # never left is "not sent", not "outcome unknown".
                 await asyncio.sleep(0)
                 if not reader.done():
                     protocol.write(b".\r\n")
-                    end_sent = True
+                    current.end_sent = True
             final = await asyncio.wait_for(asyncio.shield(reader), self.profile.timeout)
         except (TimeoutError, aiosmtplib.SMTPException, ConnectionError) as exc:
             reader.cancel()
-            if end_sent:
+            if current.end_sent:
                 self.emit(
                     Mark.ERROR, "no reply after the end of the message: the outcome is unknown"
                 )
@@ -725,6 +788,16 @@ class SmtpSession:
             raise Stop(self._exchange_failure("data", exc)) from None
         self._timed("data", started)
         self.server_reply(final, smtp.in_tls)
+        if not current.end_sent:
+            # The server answered before the end of the message: it did not get it whole,
+            # whatever it says, and the connection is out of step.
+            smtp.close()
+            if 200 <= final.code < 300:
+                self.emit(Mark.ERROR, "the server said it accepted the message before its end")
+                raise Stop(
+                    Failure("data", error="early-reply", code=final.code, text=final.message)
+                )
+            raise Stop(Failure("data", error="early-refusal", code=final.code, text=final.message))
         if final.code != 250:
             raise Stop(Failure("data", code=final.code, text=final.message))
         self.state("sent", 1.0)

@@ -54,6 +54,12 @@ def judge(
             exit_code=ExitCode.TEMPFAIL,
             summary="Cancelled; the message was not sent.",
         )
+    if failure is not None and failure.error == "not-tried":
+        return base._replace(
+            outcome=Outcome.NOT_TRIED,
+            exit_code=ExitCode.TEMPFAIL,
+            summary="Not tried: the connection ended before this message's turn.",
+        )
     if failure is not None:
         diagnosis = _diagnose(
             failure, profile, context.profiles, context.prefer, context.client_address

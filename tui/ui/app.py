@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SuspendNotSupported, SystemCommand
@@ -31,6 +32,9 @@ from tui.ui.commands import ProfileCommands, main_commands
 from tui.ui.main_screen import MainScreen
 from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
 from tui.ui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tui.core.sending import Attempt
 
 NETWORK_CHECK_SECONDS = 5.0
 
@@ -57,6 +61,8 @@ class MailtuiApp(Workspace):
         self.suggestion: Suggestion | None = None
         self._failed_message_id: str | None = None
         self._send_worker: Worker[None] | None = None
+        self._check_worker: Worker[None] | None = None
+        self._retry_worker: Worker[None] | None = None
         self.keeper = Safekeeping(self)
         self.exit_after_start = False  # the benchmark's launch-to-first-screen run
         self.trust_offer: tuple[str, str] | None = None  # (profile id, network) after a success
@@ -125,22 +131,27 @@ class MailtuiApp(Workspace):
     def update_outbox_status(self) -> None:
         from textual.widgets import Static
 
-        waiting, unknown = self.keeper.counts()
+        waiting, attention = self.keeper.counts()
         label = self.main.query_one("#outbox-status", Static)
-        if not waiting and not unknown:
+        if not waiting and not attention:
             label.update("Outbox: empty")
             label.set_class(False, "-busy")
             return
         parts = [f"{waiting} waiting"] if waiting else []
-        if unknown:
-            parts.append(f"{unknown} outcome unknown")
+        if attention:
+            parts.append(f"{attention} need{'s' if attention == 1 else ''} you")
         label.update(f"Outbox: {', '.join(parts)} (F8)")
         label.set_class(True, "-busy")
 
     def retry_outbox(self) -> None:
-        """Send what is due in the outbox, unless a send is under way."""
-        if not self.sending:
-            self.run_worker(self._retry_outbox(), group="outbox", exclusive=True)
+        """Send what is due in the outbox. A retry under way is never cancelled for a new one
+        (it may be waiting for a server's 250): the new one is skipped."""
+        if self._retry_worker is not None and self._retry_worker.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        ):
+            return
+        self._retry_worker = self.run_worker(self._retry_outbox(), group="outbox")
 
     async def _retry_outbox(self) -> None:
         sent = await self.keeper.retry_due()
@@ -317,6 +328,7 @@ class MailtuiApp(Workspace):
         pane = self.pane
         self.explain(None)
         self.refresh_bindings()
+        attempt: Attempt | None = None
         try:
             chosen = await self._confirm_network(profile) if warn else profile
             if chosen is None:
@@ -331,18 +343,24 @@ class MailtuiApp(Workspace):
                 return
             from tui.core import sending  # loaded when first needed: start-up stays short
 
-            result = await sending.send(
+            attempt = sending.Attempt(
                 profile,
-                draft,
+                sending.Mode.SEND,
                 profiles=self.profile_set.profiles,
                 listener=pane.handle,
                 password=password,
-                message_id=message_id,
                 locator=self.locator,
                 history=self.network_history,
             )
+            result = await attempt.send(draft, message_id)
         except asyncio.CancelledError:
             pane.state = "cancelled"
+            settled = attempt.interrupted() if attempt is not None else None
+            if settled is not None and settled.outcome is not Outcome.CANCELLED:
+                # Too late to stop: the end of the message had left. The outbox has it, and
+                # the form is cleared so that it is not sent a second time by mistake.
+                self._after_attempt(profile, settled)
+                raise
             self.explain("Cancelled: nothing was sent. The message is still in the form.")
             self.notify("Send cancelled; the message is still in the form.", severity="warning")
             self.reload_profiles()
@@ -381,6 +399,12 @@ class MailtuiApp(Workspace):
             self.notify("Kept in the outbox (F8).", title="Not sent yet", severity="warning")
         else:
             self._failed_message_id = result.message_id
+            if result.outcome is Outcome.PARTIAL:  # keep it for those who refused it only
+                from tui.core.message import only_recipients
+
+                self.form.load(
+                    only_recipients(self.form.draft(), [r.address for r in result.refused])
+                )
             hint = ""
             other = self._retry_profile(result)
             if other is not None:
@@ -409,9 +433,20 @@ class MailtuiApp(Workspace):
                 "The compose form is not empty: send or clear it first.", severity="warning"
             )
             return False
+        from tui.core.outbox import OutboxBusy
+
         outbox = Outbox()
-        draft = entry_as_draft(outbox, entry)
-        outbox.remove(entry.id)
+        try:
+            claim = outbox.take(entry.id)  # not while a flush is sending it
+        except (OutboxBusy, KeyError):
+            self.notify("That message is being sent or has left the outbox.", severity="warning")
+            return False
+        try:
+            draft = entry_as_draft(outbox, claim.entry)
+        except BaseException:
+            claim.release()
+            raise
+        outbox.discard(claim)
         self.form.load(draft)
         if self.profile_set.get(entry.profile_id):
             self.select_profile(entry.profile_id)
@@ -441,8 +476,12 @@ class MailtuiApp(Workspace):
 
     def check_profile(self, profile_id: str | None = None) -> None:
         profile = self.profile_set.get(profile_id) if profile_id else self.active_profile
-        if profile is not None:
-            self._send_worker = self.run_check(profile)
+        if profile is None:
+            return
+        if self.sending:  # a check never cancels a send: the message may be on its way
+            self.notify("A send is under way; check when it is over.", severity="warning")
+            return
+        self._send_worker = self.run_check(profile)
 
     def action_check_profile(self) -> None:
         self.check_profile()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tui.core.drafts import Drafts, SavedDraft
 from tui.core.message import Draft
-from tui.core.outbox import UNKNOWN, Outbox, OutboxEntry
+from tui.core.outbox import INTERRUPTED, QUEUED, Outbox, OutboxEntry
 
 if TYPE_CHECKING:
     from tui.ui.app import MailtuiApp
@@ -76,9 +76,9 @@ class Safekeeping:
     # -- outbox -------------------------------------------------------------------------------
 
     def counts(self) -> tuple[int, int]:
-        """(waiting, unknown) entries in the outbox."""
+        """(waiting, waiting for the person: unknown, refused or held) entries in the outbox."""
         entries = self.outbox.entries()
-        return sum(1 for e in entries if e.waiting), sum(1 for e in entries if e.state == UNKNOWN)
+        return sum(1 for e in entries if e.waiting), sum(1 for e in entries if e.needs_person)
 
     def due(self, now: float | None = None) -> dict[str, list[OutboxEntry]]:
         grouped: dict[str, list[OutboxEntry]] = defaultdict(list)
@@ -88,10 +88,9 @@ class Safekeeping:
         return grouped
 
     def release_all(self) -> None:
-        """After a network change, or on request: retry every queued message now."""
-        for entry in self.outbox.entries():
-            if entry.waiting:
-                self.outbox.release(entry)
+        """After a network change, or on request: retry every queued message now (never one
+        that waits for the person: an unknown outcome, a refusal, a failed login)."""
+        self.outbox.release_waiting((QUEUED, INTERRUPTED))
 
     async def retry_due(self) -> int:
         """Flush what is due, one connection per profile; returns how many were sent."""
@@ -99,13 +98,16 @@ class Safekeeping:
 
         app = self.app
         sent = 0
+        self.outbox.sweep()
         for profile_id, entries in self.due().items():
             profile = app.profile_set.get(profile_id)
-            if profile is None or app.sending:
+            if profile is None:
                 continue
             password = await app.password_for(profile, ask=False)
             if profile.logs_in and password is None:
                 continue
+            # The flush claims each entry: one a send of this app or another process holds
+            # is skipped, never sent twice.
             result = await sending.flush(
                 profile,
                 entries,

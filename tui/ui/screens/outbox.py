@@ -22,6 +22,8 @@ STATE_STYLES = {
     "queued": "yellow",
     "interrupted": "yellow",
     "unknown": "bold red",
+    "refused": "bold red",
+    "held": "bold red",
     "sending": "cyan",
 }
 
@@ -133,7 +135,14 @@ class OutboxScreen(Screen[None]):
         app = self.app
         if entry is None or not isinstance(app, MailtuiApp):
             return
-        self.outbox.release(entry)
+        from tui.core.outbox import OutboxBusy
+
+        try:
+            self.outbox.release(entry.id)
+        except (OutboxBusy, KeyError):
+            self.notify("It is being sent right now, or has left the outbox.", severity="warning")
+            self.refresh_entries()
+            return
         app.retry_outbox()
         self.notify(f"Sending {entry.subject or entry.id} now…")
 
@@ -156,7 +165,15 @@ class OutboxScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.outbox.remove(entry.id)
+                from tui.core.outbox import OutboxBusy
+
+                try:
+                    self.outbox.remove(entry.id)
+                except OutboxBusy:
+                    self.notify(
+                        "It is being sent right now; it was not deleted.", severity="warning"
+                    )
+                    return
                 self.refresh_entries()
                 self.notify(f"Deleted {entry.subject or entry.id} from the outbox.")
 
