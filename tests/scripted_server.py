@@ -100,6 +100,8 @@ def dialogue(
     extensions: tuple[str, ...] = ("PIPELINING", "SIZE 10240000", "8BITMIME"),
     tls_context: object | None = None,
     tls_extensions: tuple[str, ...] | None = None,
+    delay: float = 0.0,
+    stop_reading_after: int | None = None,
 ) -> Behaviour:
     """A server that speaks ordinary SMTP but answers as a test scripts it.
 
@@ -111,7 +113,10 @@ def dialogue(
     successive answers, the last one repeating. BODY acts after the first line of the body.
     `greeting` may be "drop", "stall", a reply or raw bytes. With `tls_context` it offers
     STARTTLS; inside TLS it offers `tls_extensions` (default: `extensions` plus AUTH PLAIN
-    LOGIN), so what is offered before and after TLS can differ.
+    LOGIN), so what is offered before and after TLS can differ. `delay` waits that long
+    before the reply to each end of data (a slow server, so that clients overlap);
+    `stop_reading_after` stops reading a body after that many bytes and never answers.
+    A client that hangs up mid-body has not sent a message: it is not counted.
     """
     script = replies or {}
     used: dict[str, int] = {}
@@ -197,13 +202,19 @@ def dialogue(
                 if not (isinstance(answer, str | bytes) and answer[:3] in ("354", b"354")):
                     continue
                 first = True
-                while (body_line := await reader.readline()) not in (b".\r\n", b""):
+                while (body_line := await reader.readline()) != b".\r\n":
+                    if not body_line:
+                        raise ConnectionResetError("the client hung up in the middle of a body")
                     server.body_bytes += len(body_line)
                     if first:
                         first = False
                         if not await say(writer, pick("BODY", None), server):
                             return
+                    if stop_reading_after is not None and server.body_bytes > stop_reading_after:
+                        await asyncio.sleep(3600)
                 server.messages += 1
+                if delay:
+                    await asyncio.sleep(delay)
                 answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
             elif verb == "RSET":
                 answer = "250 2.0.0 Ok"
