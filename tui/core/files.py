@@ -1,9 +1,14 @@
-"""Atomic, private file writes: a crash leaves the old file or the new one, never half of one."""
+"""Atomic, private file writes: a crash leaves the old file or the new one, never half of one.
+
+And the lock that lets several mailtui processes read, change and write one file in turn.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tui.core.locations import ensure_private_dir
@@ -46,3 +51,33 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive `flock` on the lock file `path` (created 0600) for the `with` body.
+
+    Every process that changes the guarded file takes this lock first, so read-change-write
+    sequences never interleave. Raises TimeoutError when another process holds the lock for
+    more than `timeout` seconds (a stopped process must not hang this one), OSError when the
+    lock file cannot be opened. The lock file stays: removing it would let two processes
+    lock two different files.
+    """
+    import fcntl  # POSIX only, like the rest of the data folder's handling
+
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{path} is locked by another process") from None
+                time.sleep(0.002)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -4,11 +4,13 @@
 time, profile, envelope, result and network. Ids sort by time.
 """
 
+import contextlib
+import errno
 import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
@@ -22,12 +24,21 @@ def new_attempt_id() -> str:
 
 
 class AttemptRecorder:
-    """A transcript listener that appends every line to the attempt's file as it happens."""
+    """A transcript listener that appends every line to the attempt's file as it happens.
+
+    Saving is a side matter of the send: neither a listener call nor `finish` ever raises
+    for I/O. The first problem (a full disk, a folder that cannot be written) stops the
+    transcript, closes the file and is kept in `warning` for the caller to show; the send
+    goes on and its outcome stands.
+    """
 
     def __init__(self, attempt_id: str | None = None, folder: Path | None = None) -> None:
         self.attempt_id = attempt_id or new_attempt_id()
         self.folder = folder or locations.transcripts_dir()
-        self._handle: IO[str] | None = None
+        # One line naming what was not saved, where and why; None while all was saved.
+        self.warning: str | None = None
+        self._fd: int | None = None
+        self._log_error: str | None = None  # why the transcript stopped, once it did
 
     @property
     def log_path(self) -> Path:
@@ -38,23 +49,64 @@ class AttemptRecorder:
         return self.folder / f"{self.attempt_id}.json"
 
     def __call__(self, event: SessionEvent) -> None:
-        if not isinstance(event, TranscriptEvent):
+        if not isinstance(event, TranscriptEvent) or self._log_error is not None:
             return
-        if self._handle is None:
-            ensure_private_dir(self.folder)
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._handle = os.fdopen(fd, "w", encoding="utf-8")
-        self._handle.write(event.format() + "\n")
-        self._handle.flush()
+        # Lines are printable already; backslashreplace keeps even a stray surrogate.
+        line = (event.format() + "\n").encode("utf-8", "backslashreplace")
+        try:
+            if self._fd is None:
+                ensure_private_dir(self.folder)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                self._fd = os.open(self.log_path, flags, 0o600)
+            _write_all(self._fd, line)
+        except OSError as exc:
+            self._log_error = _reason(exc)
+            self._close()
+            self.warning = (
+                f"the transcript could not be saved to {self.log_path}: {self._log_error}"
+            )
 
     def finish(self, record: dict[str, Any]) -> None:
-        """Close the transcript and write the record beside it."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Close the transcript and write the record beside it (never raises for I/O)."""
+        self._close()
         record = {"id": self.attempt_id, **record}
-        # A record, not a message: atomic is enough, no need to wait for the disk.
-        write_private(self.record_path, json.dumps(record, indent=2).encode("utf-8"), sync=False)
+        if self._log_error is not None:
+            record["transcript_error"] = self._log_error  # why `history N` shows so little
+        try:
+            data = json.dumps(record, indent=2, default=str).encode("utf-8")
+            # A record, not a message: atomic is enough, no need to wait for the disk.
+            write_private(self.record_path, data, sync=False)
+        except (OSError, ValueError) as exc:
+            if self._log_error is not None:
+                self.warning = (
+                    f"the transcript and record of this attempt could not be saved in "
+                    f"{self.folder}: {self._log_error}"
+                )
+            else:
+                self.warning = (
+                    f"the record of this attempt could not be saved to {self.record_path}: "
+                    f"{_reason(exc)}"
+                )
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written == 0:  # a regular file never does this; do not spin if it does
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _reason(exc: Exception) -> str:
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or str(exc) or type(exc).__name__
 
 
 def result_record(result: AttemptResult) -> dict[str, Any]:
