@@ -392,11 +392,10 @@ class _Run:
             results.append((entry, result))
             self.attempt.settled.append((entry, result))
         warnings = self._record(results)
-        if results:
-            try:
-                self.history.record(self.identity, self.profile.id, results[0][1])
-            except OSError as exc:
-                warnings.append(f"what worked here could not be remembered ({exc.strerror})")
+        if results:  # never raises: a warning when networks.json cannot be written
+            remembered = self.history.record(self.identity, self.profile.id, results[0][1])
+            if remembered is not None:
+                warnings.append(remembered)
         if warnings:
             results = [(e, r._replace(warnings=r.warnings + tuple(warnings))) for e, r in results]
             self.attempt.settled[-len(results) :] = results
@@ -423,30 +422,28 @@ class _Run:
             ]
         identity: NetworkIdentity = self.identity
         client = first.client_address if first else None
-        try:
-            self.recorder.finish(
-                {
-                    "time": self.started.isoformat(timespec="milliseconds"),
-                    "kind": self.attempt.mode.value,
-                    "profile": self.profile.id,
-                    "profile_name": self.profile.name,
-                    "server": self.profile.server,
-                    "envelope": envelope,
-                    "subject": prepared[0].subject
-                    if len(prepared) == 1
-                    else (f"{len(prepared)} messages" if prepared else ""),
-                    "network": {
-                        "key": identity.key,
-                        "description": identity.describe(),
-                        "local_address": self.local_address,
-                        "reported_address": client,
-                    },
-                    **record,
-                }
-            )
-        except OSError as exc:
-            return [f"the attempt's record could not be saved ({exc.strerror})"]
-        warning = getattr(self.recorder, "warning", None)
+        self.recorder.finish(
+            {
+                "time": self.started.isoformat(timespec="milliseconds"),
+                "kind": self.attempt.mode.value,
+                "profile": self.profile.id,
+                "profile_name": self.profile.name,
+                "server": self.profile.server,
+                "envelope": envelope,
+                "subject": prepared[0].subject
+                if len(prepared) == 1
+                else (f"{len(prepared)} messages" if prepared else ""),
+                "network": {
+                    "key": identity.key,
+                    "description": identity.describe(),
+                    "local_address": self.local_address,
+                    "reported_address": client,
+                },
+                **record,
+            }
+        )
+        # The recorder never raises: a full disk costs the transcript, never the outcome.
+        warning = self.recorder.warning
         return [warning] if warning else []
 
 
