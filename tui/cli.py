@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles, nearest
 from tui.core.results import AttemptResult, ExitCode
-from tui.core.transcript import SessionEvent, TranscriptEvent
+from tui.core.transcript import SessionEvent, TranscriptEvent, printable
 
 if TYPE_CHECKING:
     from tui.core.network import Locator as LocatorT
@@ -243,11 +243,18 @@ def _prompt(profile: Profile) -> str | None:
     return getpass.getpass(f"Password for {profile.username} ({profile.name}): ")
 
 
+def _shown(text: str) -> str:
+    """Text to print that may hold the server's words (also read back from files anyone
+    could have written): escaped again here, so no terminal control ever reaches the
+    terminal, line by line, so that a saved transcript keeps its lines."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def _report(result: AttemptResult) -> int:
     if result.exit_code == ExitCode.OK:
-        print(result.summary, file=sys.stderr)
+        print(_shown(result.summary), file=sys.stderr)
     else:
-        _say(result.summary)
+        _say(_shown(result.summary))
     return int(result.exit_code)
 
 
@@ -329,13 +336,13 @@ def _check(args: argparse.Namespace) -> int:
     print(f"Profile:  {profile.id} ({profile.name}), {profile.server}")
     if result.offers or result.tls:
         offers = [f"{name} {value}".strip() for name, value in result.offers.items()]
-        print(f"Offers:   {', '.join(offers) if offers else '(no extensions)'}")
+        print(f"Offers:   {_shown(', '.join(offers)) if offers else '(no extensions)'}")
     if result.tls:
-        print(f"TLS:      {result.tls}")
+        print(f"TLS:      {_shown(result.tls)}")
     for rcpt in result.recipients:
         reply = rcpt.text.splitlines()[0] if rcpt.text else ""
-        print(f"RCPT:     {rcpt.address}: {rcpt.code} {reply}")
-    print(f"Verdict:  {result.summary}")
+        print(f"RCPT:     {rcpt.address}: {rcpt.code} {_shown(reply)}")
+    print(f"Verdict:  {_shown(result.summary)}")
     return int(result.exit_code)
 
 
@@ -389,11 +396,13 @@ def _outbox_list(box: OutboxT) -> int:
     for entry in entries:
         to = ", ".join(entry.recipients)
         print(
-            f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} tries {entry.attempts}  "
-            f"{to}  {entry.subject}"
+            _shown(
+                f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} "
+                f"tries {entry.attempts}  {to}  {entry.subject}"
+            )
         )
         if entry.last_error:
-            print(f"    last error: {entry.last_error}")
+            print(f"    last error: {_shown(entry.last_error)}")
     return ExitCode.TEMPFAIL
 
 
@@ -448,8 +457,11 @@ def _history(args: argparse.Namespace) -> int:
         for index, attempt in enumerate(attempts[:50], start=1):
             to = ", ".join(attempt.recipients)
             print(
-                f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
-                f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
+                _shown(
+                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
+                    f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  "
+                    f"{attempt.subject}"
+                )
             )
         return 0
     chosen = None
@@ -460,8 +472,8 @@ def _history(args: argparse.Namespace) -> int:
     if chosen is None:
         _say(f"no attempt {args.n}; run 'mailtui history' to list them")
         return ExitCode.USAGE
-    print(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}")
-    print(f"{chosen.record.get('summary', '')}")
+    print(_shown(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}"))
+    print(_shown(str(chosen.record.get("summary", ""))))
     print()
-    sys.stdout.write(chosen.transcript())
+    sys.stdout.write(_shown(chosen.transcript()))
     return 0
