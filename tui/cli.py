@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles, nearest
 from tui.core.results import AttemptResult, ExitCode
-from tui.core.transcript import SessionEvent, TranscriptEvent
+from tui.core.transcript import SessionEvent, TranscriptEvent, printable
 
 if TYPE_CHECKING:
     from tui.core.message import Draft as DraftT
@@ -244,11 +244,18 @@ def _prompt(profile: Profile) -> str | None:
     return getpass.getpass(f"Password for {profile.username} ({profile.name}): ")
 
 
+def _shown(text: str) -> str:
+    """Text to print that may hold the server's words (also read back from files anyone
+    could have written): escaped again here, so no terminal control ever reaches the
+    terminal, line by line, so that a saved transcript keeps its lines."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def _report(result: AttemptResult) -> int:
     if result.exit_code == ExitCode.OK:
-        print(result.summary, file=sys.stderr)
+        print(_shown(result.summary), file=sys.stderr)
     else:
-        _say(result.summary)
+        _say(_shown(result.summary))
     _warn(result.warnings)
     return int(result.exit_code)
 
@@ -256,7 +263,7 @@ def _report(result: AttemptResult) -> int:
 def _warn(warnings: Sequence[str]) -> None:
     """What could not be written after the fact: said, never a change of outcome."""
     for warning in dict.fromkeys(warnings):
-        _say(f"warning: {warning}")
+        _say(f"warning: {_shown(warning)}")
 
 
 def _given_back(result: AttemptResult) -> bool:
@@ -379,13 +386,13 @@ def _check(args: argparse.Namespace) -> int:
     print(f"Profile:  {profile.id} ({profile.name}), {profile.server}")
     if result.offers or result.tls:
         offers = [f"{name} {value}".strip() for name, value in result.offers.items()]
-        print(f"Offers:   {', '.join(offers) if offers else '(no extensions)'}")
+        print(f"Offers:   {_shown(', '.join(offers)) if offers else '(no extensions)'}")
     if result.tls:
-        print(f"TLS:      {result.tls}")
+        print(f"TLS:      {_shown(result.tls)}")
     for rcpt in result.recipients:
         reply = rcpt.text.splitlines()[0] if rcpt.text else ""
-        print(f"RCPT:     {rcpt.address}: {rcpt.code} {reply}")
-    print(f"Verdict:  {result.summary}")
+        print(f"RCPT:     {rcpt.address}: {rcpt.code} {_shown(reply)}")
+    print(f"Verdict:  {_shown(result.summary)}")
     return int(result.exit_code)
 
 
@@ -437,12 +444,6 @@ def _outbox(args: argparse.Namespace) -> int:
     return _outbox_list(box)
 
 
-def _shown(text: str) -> str:
-    from tui.core.transcript import printable
-
-    return printable(text)
-
-
 def _outbox_list(box: OutboxT) -> int:
     entries = box.entries()
     if not entries:
@@ -451,8 +452,10 @@ def _outbox_list(box: OutboxT) -> int:
     for entry in entries:
         to = ", ".join(entry.recipients)
         print(
-            f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} tries {entry.attempts}  "
-            f"{_shown(to)}  {_shown(entry.subject)}"
+            _shown(
+                f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} "
+                f"tries {entry.attempts}  {to}  {entry.subject}"
+            )
         )
         if entry.delivered_to:
             print(f"    already delivered to: {_shown(', '.join(entry.delivered_to))}")
@@ -492,17 +495,17 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
         tried += len(result.messages)
         if not result.messages:
             if result.session.exit_code != ExitCode.OK:
-                _say(result.session.summary)
+                _say(_shown(result.session.summary))
                 worst.append(result.session.exit_code)
             continue
         for entry, message in result.messages:
             line = f"{entry.id}: {message.summary}"
             if message.exit_code == ExitCode.OK:
-                print(line)
+                print(_shown(line))
             else:
-                _say(line)
+                _say(_shown(line))
         if len(result.messages) > 1:
-            print(result.session.summary)
+            print(_shown(result.session.summary))
         _warn([w for _entry, message in result.messages for w in message.warnings])
         worst.append(result.exit_code)
     left = [e for e in box.entries() if e.waiting or e.needs_person]
@@ -530,8 +533,11 @@ def _history(args: argparse.Namespace) -> int:
         for index, attempt in enumerate(attempts[:50], start=1):
             to = ", ".join(attempt.recipients)
             print(
-                f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
-                f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
+                _shown(
+                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
+                    f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  "
+                    f"{attempt.subject}"
+                )
             )
         return 0
     chosen = None
@@ -542,8 +548,8 @@ def _history(args: argparse.Namespace) -> int:
     if chosen is None:
         _say(f"no attempt {args.n}; run 'mailtui history' to list them")
         return ExitCode.USAGE
-    print(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}")
-    print(f"{chosen.record.get('summary', '')}")
+    print(_shown(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}"))
+    print(_shown(str(chosen.record.get("summary", ""))))
     print()
-    sys.stdout.write(chosen.transcript())
+    sys.stdout.write(_shown(chosen.transcript()))
     return 0

@@ -71,6 +71,8 @@ def diagnose(
 
     `client_address` is where this machine is (as the server saw it, or the local address).
     """
+    # A detail may quote the server (an unreadable reply, the methods it offers).
+    failure = failure._replace(detail=printable(failure.detail.strip()))
     kind, exit_code, sentence, wants_other = _classify(failure, profile, client_address)
     other = suggest_profile(profile, profiles, prefer) if wants_other else None
     if other is not None:

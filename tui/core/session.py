@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import errno
+import re
 import socket
 import ssl
 import time
@@ -145,6 +146,59 @@ def secret_forms(username: str | None, password: str | None) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+# What may sit between two pieces of a secret split over the lines of a multi-line reply:
+# the line break, the next line's code ("535-", "535 ") and enhanced status code ("5.7.8").
+_LINE_START = re.compile(r"\s*(?:\d{3}(?:[ -]|$))?\s*(?:\d\.\d{1,3}\.\d{1,3}(?:\s|$))?\s*")
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret form replaced by ********, also one the server split over
+    the lines of a reply: the lines are also searched joined together, with and without
+    a space between them and their line codes."""
+    secrets = [secret for secret in secrets if secret]
+    if not secrets or ("\n" not in text and not any(s in text for s in secrets)):
+        return text
+    lines = text.split("\n")
+    # Every way of reading the reply is searched before anything is replaced: one form
+    # replaced first could break up another that overlaps it.
+    ways = [("\n", False)]
+    if len(lines) > 1:
+        ways += [("", False), (" ", False), ("", True), (" ", True)]
+    hidden: set[tuple[int, int]] = set()  # (line, column) of each character to redact
+    for separator, codes in ways:
+        joined: list[str] = []
+        origin: list[tuple[int, int] | None] = []  # where each joined character came from
+        for number, line in enumerate(lines):
+            start = _LINE_START.match(line) if codes else None
+            first = start.end() if start else 0
+            last = len(line.rstrip()) if codes or separator != "\n" else len(line)
+            if number and separator:
+                joined.append(separator)
+                origin.append(None)
+            joined.extend(line[first:last])
+            origin.extend((number, column) for column in range(first, last))
+        flat = "".join(joined)
+        for secret in secrets:
+            at = flat.find(secret)
+            while at != -1:
+                hidden.update(o for o in origin[at : at + len(secret)] if o is not None)
+                at = flat.find(secret, at + 1)
+    if not hidden:
+        return text
+    shown = []
+    for number, line in enumerate(lines):
+        kept: list[str] = []
+        hiding = False
+        for column, char in enumerate(line):
+            if (number, column) not in hidden:
+                kept.append(char)
+            elif not hiding:
+                kept.append(REDACTED)
+            hiding = (number, column) in hidden
+        shown.append("".join(kept))
+    return "\n".join(shown)
+
+
 class TracingSMTP(aiosmtplib.SMTP):
     """aiosmtplib's client, reporting every command and reply to the session."""
 
@@ -167,7 +221,8 @@ class TracingSMTP(aiosmtplib.SMTP):
         self._session.client_line(self._redacted(args), in_tls)
         response = await super().execute_command(*args, timeout=timeout)
         self._last_code = response.code
-        self._session.server_reply(response, in_tls)
+        # aiosmtplib raises its errors from the reply returned here: they carry it scrubbed.
+        response = self._session.server_reply(response, in_tls)
         if args[:1] != (b"STARTTLS",):  # upgrade_to_tls judges what follows its 220
             self.refuse_extra_replies()
         return response
@@ -177,7 +232,9 @@ class TracingSMTP(aiosmtplib.SMTP):
         would be taken as the answer to the next command (a server bug, or an injection)."""
         protocol = self.protocol
         if protocol is not None and protocol._buffer:
-            extra = bytes(protocol._buffer[:200]).decode("utf-8", "replace")
+            # Scrubbed whole, before it is cut short or repr() hides its line breaks.
+            extra = bytes(protocol._buffer[:65536]).decode("utf-8", "replace")
+            extra = self._session._scrub(extra)[:200]
             del protocol._buffer[:]
             self._session.emit(Mark.ERROR, f"unexpected data from the server: {extra!r}")
             self.close()
@@ -252,10 +309,21 @@ class SmtpSession:
     # -- reporting -------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret and secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        return scrub(text, self.secrets)
+
+    def _scrub_report(self) -> None:
+        """Scrub what the report keeps of the server's words (failures come from replies and
+        from aiosmtplib's errors quoting them), once, whatever way the session ended."""
+        report = self.report
+        if report.failure is not None:
+            report.failure = self._scrub_failure(report.failure)
+        for message in report.messages:
+            if message.failure is not None:
+                message.failure = self._scrub_failure(message.failure)
+            message.recipients = [r._replace(text=self._scrub(r.text)) for r in message.recipients]
+
+    def _scrub_failure(self, failure: Failure) -> Failure:
+        return failure._replace(text=self._scrub(failure.text), detail=self._scrub(failure.detail))
 
     def emit(self, mark: Mark, text: str) -> None:
         self.listener(make_event(mark, self._scrub(text)))
@@ -266,12 +334,16 @@ class SmtpSession:
     def client_line(self, text: str, in_tls: bool) -> None:
         self.emit(Mark.CLIENT_TLS if in_tls else Mark.CLIENT, text)
 
-    def server_reply(self, response: SMTPResponse, in_tls: bool) -> None:
+    def server_reply(self, response: SMTPResponse, in_tls: bool) -> SMTPResponse:
+        """Report a reply, scrubbed as a whole (a secret may be split over its lines), and
+        return it scrubbed: nothing of the server's words goes further unscrubbed."""
         mark = Mark.SERVER_TLS if in_tls else Mark.SERVER
-        lines = response.message.split("\n") if response.message else [""]
+        message = self._scrub(response.message)
+        lines = message.split("\n") if message else [""]
         for index, line in enumerate(lines):
             sep = "-" if index < len(lines) - 1 else " "
             self.emit(mark, f"{response.code}{sep}{line}".rstrip())
+        return SMTPResponse(response.code, message)
 
     def _timed(self, phase: str, started: float) -> None:
         self.report.timings[phase] = (
@@ -313,6 +385,7 @@ class SmtpSession:
             self._in_doubt()
             self.report.failure = Failure("session", error="protocol", detail=str(exc))
         finally:
+            self._scrub_report()
             self.report.timings["total"] = (time.perf_counter() - started) * 1000
             self.emit(Mark.INFO, "timings: " + format_timings(self.report.timings))
         return self.report
@@ -413,8 +486,8 @@ class SmtpSession:
             greeting = await smtp.connect()
         except aiosmtplib.SMTPConnectResponseError as exc:
             self._timed("greeting", started)
-            self.server_reply(SMTPResponse(exc.code, exc.message), smtp.in_tls)
-            raise Stop(Failure("greeting", code=exc.code, text=exc.message)) from None
+            refusal = self.server_reply(SMTPResponse(exc.code, exc.message), smtp.in_tls)
+            raise Stop(Failure("greeting", code=exc.code, text=refusal.message)) from None
         except aiosmtplib.SMTPTimeoutError:
             self.emit(Mark.ERROR, f"no greeting from the server within {profile.timeout:g} s")
             raise Stop(Failure("greeting", error="timeout")) from None
@@ -427,8 +500,8 @@ class SmtpSession:
             self.emit(Mark.ERROR, f"the server closed the connection before greeting: {exc}")
             raise Stop(Failure("greeting", error="disconnected")) from None
         self._timed("greeting", started)
+        greeting = self.server_reply(greeting, smtp.in_tls)
         self.report.greeting = greeting.message
-        self.server_reply(greeting, smtp.in_tls)
         try:
             smtp.refuse_extra_replies()
         except UnexpectedReply as exc:
@@ -561,7 +634,9 @@ class SmtpSession:
         # remembered from before, since the second EHLO no longer offers it.
         offered_tls = {"STARTTLS": ""} if "STARTTLS" in self.report.offers else {}
         self.report.offers = offered_tls | {
-            name: extensions[name.lower()] for name in ESMTP_OFFERS if name.lower() in extensions
+            name: printable(extensions[name.lower()])
+            for name in ESMTP_OFFERS
+            if name.lower() in extensions
         }
 
     async def _command(self, smtp: TracingSMTP, stage: str, call: Any) -> SMTPResponse:
@@ -787,7 +862,7 @@ class SmtpSession:
                 raise Stop(Failure("data-end", error="unknown-outcome")) from None
             raise Stop(self._exchange_failure("data", exc)) from None
         self._timed("data", started)
-        self.server_reply(final, smtp.in_tls)
+        final = self.server_reply(final, smtp.in_tls)
         if not current.end_sent:
             # The server answered before the end of the message: it did not get it whole,
             # whatever it says, and the connection is out of step.

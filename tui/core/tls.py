@@ -9,6 +9,7 @@ import time
 from typing import Any, NamedTuple
 
 from tui.core.profiles import Profile
+from tui.core.transcript import printable
 
 # OpenSSL verify codes (X509_V_ERR_*) mapped to what a person can act on.
 _VERIFY_KINDS = {
@@ -118,8 +119,15 @@ def describe_certificate(
             not_after = cert.not_valid_after_utc.strftime("%Y-%m-%d")
         except ValueError:
             subject = issuer = not_after = "(unreadable)"
+    # Names are whatever the certificate says (any man in the middle can present one):
+    # shown escaped, never as terminal controls.
     return CertificateInfo(
-        fingerprint(der), subject, issuer, not_after, version or "", cipher or ""
+        fingerprint(der),
+        printable(subject),
+        printable(issuer),
+        not_after,
+        version or "",
+        cipher or "",
     )
 
 

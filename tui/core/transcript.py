@@ -24,13 +24,19 @@ class Mark(StrEnum):
 
 REDACTED = "********"
 
-# Every control character except TAB, plus DEL, C1 controls and bidi overrides, is shown
-# as an escape so that server text can never move the cursor or recolour the terminal.
-_UNSAFE = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+# Every control character except TAB, plus DEL and C1 controls, is shown as an escape so
+# that server text can never move the cursor or recolour the terminal; so are the bidi
+# controls (marks, embeddings, overrides, isolates) and zero-width characters, which can
+# reorder or hide what a line seems to say.
+_UNSAFE = (
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069"
+    r"\u2028\u2029\ufeff]"
+)
 
 
 def printable(text: str) -> str:
-    r"""Make server or user text safe to show: control characters become `\xNN` escapes.
+    r"""Make server or user text safe to show: control characters become `\xNN` escapes,
+    bidi and zero-width characters `\uNNNN`.
 
     Undecodable bytes (kept by the protocol as surrogate escapes) are shown as `\xNN` too.
     """

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core.history import Attempt, list_attempts
+from tui.core.transcript import printable
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 OUTCOME_STYLES = {"sent": "green", "would-work": "green", "partial": "yellow", "cancelled": "dim"}
@@ -108,7 +109,7 @@ class AttemptScreen(Screen[None]):
             ),
             id="attempt-title",
         )
-        yield Static(Text(str(record.get("summary", ""))), id="attempt-summary")
+        yield Static(Text(printable(str(record.get("summary", "")))), id="attempt-summary")
         yield TranscriptPane(max_lines=100_000)
         yield Footer()
 

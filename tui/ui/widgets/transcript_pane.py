@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
 from tui.core.results import PHASES, AttemptResult
-from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent
+from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent, printable
 
 MARK_STYLES: dict[str, str] = {
     Mark.CLIENT.value: "cyan",
@@ -67,7 +67,10 @@ BAD_STATES = (
 
 
 def styled_line(line: str) -> Text:
-    """A saved or live transcript line as coloured text; server words are never markup."""
+    """A saved or live transcript line as coloured text; server words are never markup.
+
+    A saved line is escaped again: the file may not be the one mailtui wrote."""
+    line = printable(line)
     stamp, _, rest = line.partition(" ")
     mark, _, body = rest.partition(" ")
     style = MARK_STYLES.get(mark)
