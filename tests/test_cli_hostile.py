@@ -115,7 +115,7 @@ def test_a_server_echoing_the_password_leaks_it_nowhere(
             record = json.loads(text)
             assert record["summary"] and record["diagnosis"]["server_text"]
     if code == 75:  # kept for a retry: the outbox remembers the explanation
-        [meta, _other] = [t for p, t in stored.items() if "/.mailtui/" in p]
+        [meta, _other] = [t for p, t in stored.items() if "/.mailtui/" in p and p.endswith(".json")]
         assert json.loads(meta)["last_error"]
         _assert_no_secret("mailtui outbox", run_cli(leak_guard, "outbox").out)
     _assert_no_secret("mailtui history 1", run_cli(leak_guard, "history", "1").out)
