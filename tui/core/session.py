@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import errno
+import itertools
 import socket
 import ssl
 import time
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # tls is imported only by sessions that use TLS
 CHUNK_SIZE = 64 * 1024
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
+# RFC 8305's connection attempt delay: how long one address has before the next is tried too.
+HAPPY_EYEBALLS_DELAY = 0.25
 
 
 async def _addresses(host: str, port: int) -> AddressInfos:
@@ -44,6 +47,26 @@ async def _addresses(host: str, port: int) -> AddressInfos:
     if literal:
         return literal
     return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def _interleaved(infos: AddressInfos) -> AddressInfos:
+    """The addresses in the resolver's order of preference, alternating IP versions (RFC 8305,
+    section 4), so that a broken IPv6 route delays the first IPv4 address by one step only."""
+    by_family: dict[int, list[Any]] = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    rounds = itertools.zip_longest(*by_family.values())
+    return [info for round_ in rounds for info in round_ if info is not None]
+
+
+def _address_text(address: Any) -> str:
+    """A socket address as people write it: 192.0.2.1:25, [2001:db8::1]:25."""
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Unbound(Exception):
+    """The source address could not be bound for this server address (see `_race`)."""
 
 
 class UnexpectedReply(aiosmtplib.SMTPException):
@@ -388,38 +411,19 @@ class SmtpSession:
         return smtp
 
     async def _open_socket(self) -> socket.socket:
-        """TCP connection to the profile's server, from its source address when it has one."""
+        """TCP connection to the profile's server, from its source address when it has one.
+
+        A name with several addresses is raced as RFC 8305 (Happy Eyeballs) says: the next
+        address is tried when the one before has not connected within 250 ms (at once when it
+        fails), each with the profile's timeout; the first to connect wins, the others are
+        closed. A dead address, or a broken IPv6 route in front of working IPv4, costs 250 ms.
+        """
         profile = self.profile
         where = profile.server
-        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(profile.timeout):
                 infos = await _addresses(profile.host, profile.effective_port)
-                last_error: OSError = OSError(f"no address for {profile.host}")
-                unbound: OSError | None = None  # the source address fits none of them
-                for family, kind, proto, _name, address in infos:
-                    sock = socket.socket(family, kind, proto)
-                    try:
-                        sock.setblocking(False)
-                        if profile.source_address:
-                            try:
-                                sock.bind((profile.source_address, 0))
-                            except OSError as exc:  # not ours, or the other IP version
-                                sock.close()
-                                unbound = exc
-                                continue
-                        unbound = None
-                        await loop.sock_connect(sock, address)
-                        return sock
-                    except OSError as exc:
-                        sock.close()
-                        last_error = exc
-                    except BaseException:
-                        sock.close()
-                        raise
-                if unbound is not None and profile.source_address:
-                    raise Stop(self._unusable_source(unbound))
-                raise last_error
+            return await self._race(_interleaved(infos))
         except TimeoutError:
             self.emit(Mark.ERROR, f"connecting to {where} timed out after {profile.timeout:g} s")
             raise Stop(Failure("connect", error="timeout")) from None
@@ -437,6 +441,75 @@ class SmtpSession:
             reason = exc.strerror or str(exc)
             self.emit(Mark.ERROR, f"cannot reach {where}: {reason}")
             raise Stop(Failure("connect", error="unreachable", detail=reason)) from None
+
+    async def _race(self, infos: AddressInfos) -> socket.socket:
+        """Connect to the first of `infos` that answers (see `_open_socket`); raises the error
+        of the last attempt to fail, or Stop when the source address fits none of them."""
+        profile = self.profile
+        loop = asyncio.get_running_loop()
+        several = len(infos) > 1
+        bind_error: OSError | None = None  # the source address fits none of the addresses
+        errors: list[BaseException] = []
+
+        async def attempt(family: int, kind: int, proto: int, address: Any) -> socket.socket:
+            nonlocal bind_error
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setblocking(False)
+                if profile.source_address:
+                    try:
+                        sock.bind((profile.source_address, 0))
+                    except OSError as exc:  # not ours, or the other IP version
+                        bind_error = bind_error or exc
+                        raise _Unbound from exc
+                async with asyncio.timeout(profile.timeout):
+                    await loop.sock_connect(sock, address)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        waiting = list(infos)
+        running: dict[asyncio.Task[socket.socket], str] = {}
+        try:
+            while waiting or running:
+                if waiting:
+                    family, kind, proto, _name, address = waiting.pop(0)
+                    shown = _address_text(address)
+                    if several:
+                        self.emit(Mark.INFO, f"trying {shown}")
+                    task = asyncio.ensure_future(attempt(family, kind, proto, address))
+                    running[task] = shown
+                done, _ = await asyncio.wait(
+                    running,
+                    timeout=HAPPY_EYEBALLS_DELAY if waiting else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for task in done:
+                    shown = running.pop(task)
+                    error = task.exception()
+                    if error is None:
+                        if shown != profile.server:
+                            self.emit(Mark.INFO, f"connected to {shown}")
+                        return task.result()  # any other winner is closed below
+                    if not isinstance(error, _Unbound):
+                        errors.append(error)
+                        if several:
+                            reason = getattr(error, "strerror", None) or "timed out"
+                            self.emit(Mark.INFO, f"{shown}: {reason}")
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+                for task in running:
+                    if not task.cancelled() and task.exception() is None:
+                        task.result().close()
+        if not errors and bind_error is not None:
+            raise Stop(self._unusable_source(bind_error))
+        if errors:
+            raise errors[-1]
+        raise OSError(f"no address for {profile.host}")
 
     def _unusable_source(self, exc: OSError) -> Failure:
         """A source_address the system will not connect from: a profile problem, not the
