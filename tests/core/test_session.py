@@ -21,7 +21,7 @@ from tui.core.message import Draft
 from tui.core.network import AddressInfos
 from tui.core.profiles import load_profile
 from tui.core.results import ExitCode, Outcome
-from tui.demo.servers import RunningServer
+from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
 DRAFT = Draft(to=("bob@example.org",), subject="Eyeballs", body="Hello\n")
 
@@ -115,3 +115,25 @@ def test_addresses_alternate_ip_versions() -> None:
     v4 = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"192.0.2.{n}", 25)) for n in (1, 2)]
     order = [info[4][0] for info in session._interleaved([*v6, *v4])]
     assert order == ["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"]
+
+
+async def test_a_message_above_the_servers_size_quotes_no_reply_it_never_sent(
+    home: Path, servers: ServerThread, transcript: Transcript
+) -> None:
+    """mailtui refuses to start a message the server's SIZE already rules out; the words are
+    mailtui's own (the limit and the size), never a made-up "552 5.3.4" reply."""
+    small = servers.start(ServerSpec("small", data_size_limit=1_000))
+    profile = load_profile(isp_profile(home, small))
+    big = Draft(to=("bob@example.org",), subject="Too big", body="a line of text\n" * 200)
+    result = await sending.send(profile, big, listener=transcript, probe=())
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    assert result.outcome is Outcome.REFUSED
+    assert result.diagnosis is not None and result.diagnosis.kind == "too-large"
+    assert result.diagnosis.code is None and result.diagnosis.server_text == ""
+    assert "552" not in result.summary and "5.3.4" not in result.summary
+    assert result.size is not None and result.size > 1_000
+    assert f"accepts at most 1,000 bytes (its SIZE); this message is {result.size:,} bytes" in (
+        result.summary
+    )
+    assert "552" not in transcript.text
+    assert small.sink.mail_commands == 0  # nothing was started that the server would refuse

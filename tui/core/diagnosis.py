@@ -112,6 +112,14 @@ def _classify(
         return ("input", ExitCode.DATAERR, f"Not sent: {failure.detail}.", False)
     if error == "config":
         return ("config", ExitCode.CONFIG, failure.detail, False)
+    if error == "too-large":  # by the server's SIZE, before sending it: no reply to quote
+        return (
+            "too-large",
+            ExitCode.UNAVAILABLE,
+            f"Not sent: {failure.detail}. Make the attachments smaller, or send it with a "
+            "profile whose server accepts more.",
+            False,
+        )
     if error == "refused":
         return (
             "connection-refused",

@@ -733,14 +733,13 @@ class SmtpSession:
         current.size = size
         limit = smtp.esmtp_extensions.get("size", "")
         if limit.isdigit() and int(limit) and size > int(limit):
-            self.emit(Mark.ERROR, f"message is {size} bytes; the server accepts at most {limit}")
-            raise Stop(
-                Failure(
-                    "size",
-                    code=552,
-                    text=f"5.3.4 message size exceeds the server's limit of {limit} bytes",
-                )
+            # The server said only its SIZE: the failure carries no reply it never sent.
+            reason = (
+                f"the server accepts at most {int(limit):,} bytes (its SIZE); this message is "
+                f"{size:,} bytes"
             )
+            self.emit(Mark.ERROR, reason)
+            raise Stop(Failure("size", error="too-large", detail=reason))
         await self._envelope(
             smtp, current, prepared.sender, prepared.recipients, size, prepared.smtputf8
         )
