@@ -13,6 +13,7 @@ import base64
 import contextlib
 import errno
 import itertools
+import re
 import socket
 import ssl
 import time
@@ -38,6 +39,8 @@ AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
 # RFC 8305's connection attempt delay: how long one address has before the next is tried too.
 HAPPY_EYEBALLS_DELAY = 0.25
+# At most this long for a second look at a port whose first answer made no sense.
+_PROBE_LIMIT = 5.0
 
 
 async def _addresses(host: str, port: int) -> AddressInfos:
@@ -241,6 +244,8 @@ class SmtpSession:
         self.report = SessionReport()
         self._smtp: TracingSMTP | None = None
         self._phase_started = 0.0
+        self._peer: Any = None  # the address (getaddrinfo's tuple) the session connected to
+        self._bind_error: OSError | None = None  # the source address fits no server address
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -390,6 +395,9 @@ class SmtpSession:
             raise Stop(Failure("greeting", code=exc.code, text=exc.message)) from None
         except aiosmtplib.SMTPTimeoutError:
             self.emit(Mark.ERROR, f"no greeting from the server within {profile.timeout:g} s")
+            smtp.close()
+            if profile.security != "tls" and await self._expects_tls():
+                raise Stop(Failure("greeting", error="expects-tls")) from None
             raise Stop(Failure("greeting", error="timeout")) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             cause = exc.__cause__
@@ -446,51 +454,30 @@ class SmtpSession:
         """Connect to the first of `infos` that answers (see `_open_socket`); raises the error
         of the last attempt to fail, or Stop when the source address fits none of them."""
         profile = self.profile
-        loop = asyncio.get_running_loop()
         several = len(infos) > 1
-        bind_error: OSError | None = None  # the source address fits none of the addresses
         errors: list[BaseException] = []
-
-        async def attempt(family: int, kind: int, proto: int, address: Any) -> socket.socket:
-            nonlocal bind_error
-            sock = socket.socket(family, kind, proto)
-            try:
-                sock.setblocking(False)
-                if profile.source_address:
-                    try:
-                        sock.bind((profile.source_address, 0))
-                    except OSError as exc:  # not ours, or the other IP version
-                        bind_error = bind_error or exc
-                        raise _Unbound from exc
-                async with asyncio.timeout(profile.timeout):
-                    await loop.sock_connect(sock, address)
-            except BaseException:
-                sock.close()
-                raise
-            return sock
-
         waiting = list(infos)
-        running: dict[asyncio.Task[socket.socket], str] = {}
+        running: dict[asyncio.Task[socket.socket], Any] = {}
         try:
             while waiting or running:
                 if waiting:
-                    family, kind, proto, _name, address = waiting.pop(0)
-                    shown = _address_text(address)
+                    info = waiting.pop(0)
                     if several:
-                        self.emit(Mark.INFO, f"trying {shown}")
-                    task = asyncio.ensure_future(attempt(family, kind, proto, address))
-                    running[task] = shown
+                        self.emit(Mark.INFO, f"trying {_address_text(info[4])}")
+                    running[asyncio.ensure_future(self._connect_to(info))] = info
                 done, _ = await asyncio.wait(
                     running,
                     timeout=HAPPY_EYEBALLS_DELAY if waiting else None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 for task in done:
-                    shown = running.pop(task)
+                    info = running.pop(task)
+                    shown = _address_text(info[4])
                     error = task.exception()
                     if error is None:
                         if shown != profile.server:
                             self.emit(Mark.INFO, f"connected to {shown}")
+                        self._peer = info
                         return task.result()  # any other winner is closed below
                     if not isinstance(error, _Unbound):
                         errors.append(error)
@@ -505,11 +492,73 @@ class SmtpSession:
                 for task in running:
                     if not task.cancelled() and task.exception() is None:
                         task.result().close()
-        if not errors and bind_error is not None:
-            raise Stop(self._unusable_source(bind_error))
+        if not errors and self._bind_error is not None:
+            raise Stop(self._unusable_source(self._bind_error))
         if errors:
             raise errors[-1]
         raise OSError(f"no address for {profile.host}")
+
+    async def _connect_to(self, info: Any) -> socket.socket:
+        """One TCP connection to one address, from the source address, within the timeout."""
+        family, kind, proto, _name, address = info
+        profile = self.profile
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            if profile.source_address:
+                try:
+                    sock.bind((profile.source_address, 0))
+                except OSError as exc:  # not ours, or the other IP version
+                    self._bind_error = self._bind_error or exc
+                    raise _Unbound from exc
+            async with asyncio.timeout(profile.timeout):
+                await asyncio.get_running_loop().sock_connect(sock, address)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _expects_tls(self) -> bool:
+        """After a greeting that never came: does the port answer a TLS handshake instead?
+        Then it expects TLS from the first byte (as 465 does), and the profile's security is
+        a setting to change, not a temporary failure. Only a TLS hello is sent."""
+        from tui.core.tls import speaks_tls
+
+        where = _address_text(self._peer[4])
+        self.emit(Mark.INFO, f"checking whether {where} expects TLS from the start")
+        limit = min(self.profile.timeout, _PROBE_LIMIT)
+        try:
+            async with asyncio.timeout(limit):
+                sock = await self._connect_to(self._peer)
+                found = await speaks_tls(sock, self.profile.host, limit)
+        except (OSError, _Unbound):  # TimeoutError included: nothing to tell
+            return False
+        if found:
+            self.emit(Mark.INFO, f"{where} answered a TLS handshake: it expects TLS at once")
+        return found
+
+    async def _greets_in_plain(self) -> bool:
+        """After a TLS handshake that read garbage: does the port greet in plain text ("220 …")?
+        Then it speaks SMTP first (STARTTLS or none), and security = "tls" is the mistake.
+        Nothing is sent on this connection."""
+        where = _address_text(self._peer[4])
+        self.emit(Mark.INFO, f"checking whether {where} greets in plain text")
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(min(self.profile.timeout, _PROBE_LIMIT)):
+                sock = await self._connect_to(self._peer)
+                try:
+                    first = b""
+                    while len(first) < 4 and (more := await loop.sock_recv(sock, 512)):
+                        first += more
+                finally:
+                    sock.close()
+        except (OSError, _Unbound):  # TimeoutError included: nothing to tell
+            return False
+        found = re.match(rb"[2-5][0-9][0-9][ -]", first) is not None
+        if found:
+            self.emit(Mark.INFO, f"{where} greets in plain text: it does not expect TLS at once")
+        return found
 
     def _unusable_source(self, exc: OSError) -> Failure:
         """A source_address the system will not connect from: a profile problem, not the
@@ -537,6 +586,12 @@ class SmtpSession:
         kind = verify_error_kind(exc)
         reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
         self.emit(Mark.ERROR, f"TLS failed: {reason}")
+        # Implicit TLS that read something other than TLS (not an alert from a TLS server):
+        # a port that speaks plain SMTP first is a setting to change, not a TLS failure.
+        alert = "ALERT" in str(reason).upper()
+        if kind == "tls" and self.profile.security == "tls" and not alert:
+            if self._peer is not None and await self._greets_in_plain():
+                return Failure("tls", error="expects-plain", detail=str(reason))
         detail = ""
         if kind.startswith("cert"):
             info = await fetch_certificate(self.profile)
