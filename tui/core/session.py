@@ -588,10 +588,10 @@ class SmtpSession:
         self.emit(Mark.ERROR, f"TLS failed: {reason}")
         # Implicit TLS that read something other than TLS (not an alert from a TLS server):
         # a port that speaks plain SMTP first is a setting to change, not a TLS failure.
+        implicit = self.profile.security == "tls" and self._peer is not None
         alert = "ALERT" in str(reason).upper()
-        if kind == "tls" and self.profile.security == "tls" and not alert:
-            if self._peer is not None and await self._greets_in_plain():
-                return Failure("tls", error="expects-plain", detail=str(reason))
+        if kind == "tls" and implicit and not alert and await self._greets_in_plain():
+            return Failure("tls", error="expects-plain", detail=str(reason))
         detail = ""
         if kind.startswith("cert"):
             info = await fetch_certificate(self.profile)
