@@ -9,7 +9,7 @@ import ssl
 import time
 from typing import Any, NamedTuple
 
-from tui.core.profiles import Profile
+from tui.core.profiles import Profile, file_kind
 
 # OpenSSL verify codes (X509_V_ERR_*) mapped to what a person can act on.
 _VERIFY_KINDS = {
@@ -66,6 +66,13 @@ def make_tls_context(profile: Profile) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     if profile.ca_file:
+        # Checked again here: a named pipe would block this thread, which Ctrl-C cannot stop.
+        kind = file_kind(profile.ca_file)
+        if kind not in ("a regular file", "missing"):
+            raise TlsConfigError(
+                f"ca_file {profile.ca_file} of profile {profile.id} is {kind}, not a regular "
+                "file; point it at a PEM certificate file."
+            )
         try:
             context.load_verify_locations(cafile=profile.ca_file)
         except (OSError, ssl.SSLError) as exc:
