@@ -138,6 +138,10 @@ async def send(
             entry, prepared = box.add_composed(composed, profile.id)
         else:
             entry, prepared = await asyncio.to_thread(box.add_composed, composed, profile.id)
+    except MessageInputError as exc:  # an attachment that failed to read (wire.py)
+        return keep_draft(
+            AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
+        )
     except OSError as exc:
         return keep_draft(
             AttemptResult(
