@@ -284,8 +284,19 @@ def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
 def _send_endless_body(leak_guard: LeakGuard, *extra: str) -> subprocess.CompletedProcess[str]:
     with open("/dev/zero", "rb") as zero:
         done = subprocess.run(
-            [sys.executable, "-m", "tui", "send", "--profile", "isp", "--to", "bob@example.org"]
-            + ["--subject", "Endless", *extra],
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "send",
+                "--profile",
+                "isp",
+                "--to",
+                "bob@example.org",
+                "--subject",
+                "Endless",
+                *extra,
+            ],
             stdin=zero,
             capture_output=True,
             text=True,
