@@ -279,3 +279,71 @@ def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
     [draft] = (home / "drafts" / "new").iterdir()
     assert b"Only in this pipe." in draft.read_bytes() and b"Saturday" in draft.read_bytes()
     assert not list((home / "outbox" / "new").iterdir())
+
+
+def _send_endless_body(leak_guard: LeakGuard, *extra: str) -> subprocess.CompletedProcess[str]:
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "send",
+                "--profile",
+                "isp",
+                "--to",
+                "bob@example.org",
+                "--subject",
+                "Endless",
+                *extra,
+            ],
+            stdin=zero,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+    leak_guard.add(done.stdout)
+    leak_guard.add(done.stderr)
+    return done
+
+
+def test_an_endless_body_is_refused_at_the_documented_maximum(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    """`--body-file /dev/zero` or a runaway pipe on stdin: read in pieces up to 100 MB, then
+    refused with exit 65 (bad message input), without filling the memory or sending."""
+    isp_profile(home, plain_server)
+    for extra in (("--body-file", "/dev/zero"), ()):
+        done = _send_endless_body(leak_guard, *extra)
+        assert done.returncode == 65, done.stderr
+        assert "longer than 100 MB" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert plain_server.messages == []
+    assert "100 MB" in (REPO / "README.md").read_text()
+
+
+def test_an_attachment_that_fails_to_read_is_named_not_the_outbox(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    """/proc/self/mem is a regular file that opens but cannot be read (EIO): the error names
+    the attachment and its problem (exit 65), not the outbox folder, which is fine."""
+    isp_profile(home, plain_server)
+    result = run_cli(
+        leak_guard,
+        "send",
+        "--profile",
+        "isp",
+        "--to",
+        "bob@example.org",
+        "--subject",
+        "Unreadable",
+        "--attach",
+        "/proc/self/mem",
+    )
+    assert result.code == 65, result.err
+    assert "/proc/self/mem could not be read (Input/output error)" in result.err, result.err
+    assert "outbox" not in result.err
+    assert "saved to drafts" in result.err
+    assert plain_server.messages == []
+    assert not list((home / "outbox" / "new").iterdir())

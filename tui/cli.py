@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles, nearest
 from tui.core.results import AttemptResult, ExitCode
@@ -303,6 +303,27 @@ def keep_given_back(draft: DraftT, profile: Profile, result: AttemptResult) -> A
     return result._replace(summary=f"{said}. {what} was saved to drafts: {where}")
 
 
+# The longest body `mailtui send` reads: above what any mail server accepts (the largest
+# SIZE limits are around 150 MB for a whole message, base64 attachments included, and a text
+# body that long is a mistake), and low enough that an endless input (/dev/zero, a runaway
+# pipe) stops before it fills the memory.
+MAX_BODY = 100_000_000
+
+
+class _BodyTooLong(Exception):
+    """The body goes on past MAX_BODY."""
+
+
+def _read_body(source: BinaryIO) -> bytearray:
+    """The whole body, read in pieces and never more than MAX_BODY bytes of it."""
+    body = bytearray()
+    while piece := source.read(min(1 << 20, MAX_BODY + 1 - len(body))):
+        body += piece
+        if len(body) > MAX_BODY:
+            raise _BodyTooLong
+    return body
+
+
 def _send(args: argparse.Namespace) -> int:
     from tui.core import sending
     from tui.core.message import Draft
@@ -311,9 +332,21 @@ def _send(args: argparse.Namespace) -> int:
     if profile is None:
         return code
     try:
-        raw = args.body_file.read_bytes() if args.body_file else sys.stdin.buffer.read()
+        if args.body_file:
+            with args.body_file.open("rb") as source:
+                raw = _read_body(source)
+        else:
+            raw = _read_body(sys.stdin.buffer)
     except OSError as exc:
         _say(f"cannot read the body from {args.body_file}: {exc.strerror}")
+        return ExitCode.DATAERR
+    except _BodyTooLong:
+        where = args.body_file or "standard input"
+        _say(
+            f"the body from {where} is longer than {MAX_BODY // 1_000_000} MB, more than any "
+            "mail server accepts; nothing was sent (send a large file with --attach, or "
+            "check what feeds the body)"
+        )
         return ExitCode.DATAERR
     try:
         body = raw.decode("utf-8")

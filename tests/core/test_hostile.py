@@ -305,27 +305,44 @@ async def test_untrusted_certificates(
     _no_secret_sent(server)
 
 
+@pytest.mark.parametrize("security", ["starttls", "none"])
 async def test_tls_on_a_port_expected_plain(
-    home: Path, servers: ServerThread, pki: Pki, transcript: Transcript
+    home: Path, servers: ServerThread, pki: Pki, transcript: Transcript, security: str
 ) -> None:
+    """Port 465 configured as STARTTLS (or plain): the client waits for a greeting that never
+    comes while the server waits for a TLS hello. A setting to change, not a temporary
+    failure: exit 78, not queued, and the fix is named."""
     from tui.demo.servers import ServerSpec
 
     smtps = servers.start(ServerSpec("smtps", security="tls", tls_context=pki.server_context))
-    profile = load_profile(isp_profile(home, smtps, timeout=TIMEOUT))
+    if security == "starttls":
+        profile = _portal(home, smtps, pki)  # type: ignore[arg-type]
+    else:
+        profile = load_profile(isp_profile(home, smtps, timeout=TIMEOUT))
     result, elapsed = await _send(profile, transcript)
-    assert result.exit_code == ExitCode.TEMPFAIL
+    assert result.exit_code == ExitCode.CONFIG, result.summary
+    assert result.outcome is Outcome.CONFIG
+    assert result.diagnosis is not None and result.diagnosis.kind == "implicit-tls-port"
+    assert f'security = "{security}"' in result.summary
     assert 'set security = "tls"' in result.summary
     assert elapsed < TIMEOUT * 3 + 1
+    assert smtps.sink.login_attempts == 0 and smtps.messages == []
+    _kept(result)  # back with the person (drafts), not queued with the same wrong setting
 
 
 async def test_plain_on_a_port_expected_tls(
     home: Path, servers: ServerThread, pki: Pki, transcript: Transcript
 ) -> None:
+    """security = "tls" on a port that greets in plain text: the handshake reads "220 …" as
+    a TLS record. A setting to change: exit 78, naming "starttls" (or "none")."""
     server = start_scripted(servers, dialogue({}))
     result, _elapsed = await _send(_portal(home, server, pki, security="tls"), transcript)
-    assert result.exit_code == ExitCode.IOERR
-    assert 'set security = "starttls"' in result.summary
+    assert result.exit_code == ExitCode.CONFIG, result.summary
+    assert result.outcome is Outcome.CONFIG
+    assert result.diagnosis is not None and result.diagnosis.kind == "plain-port"
+    assert 'set security = "starttls"' in result.summary and '"none"' in result.summary
     _no_secret_sent(server)
+    _kept(result)
 
 
 @pytest.mark.parametrize("where", ["right after 354", "in the middle of the body"])

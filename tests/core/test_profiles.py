@@ -188,3 +188,94 @@ def test_server_is_written_as_people_write_it() -> None:
     assert plain.server == "h.example:465"
     assert plain._replace(host="::1", port=2525).server == "[::1]:2525"
     assert plain._replace(host="127.0.0.1", security="none").server == "127.0.0.1:25"
+
+
+@pytest.mark.parametrize(
+    ("helo", "words"),
+    [
+        ("my laptop", 'a host name such as "laptop.example"'),
+        ("ordinateur-portable.café", '"ordinateur-portable.xn--caf-dma"'),
+        ("laptop.example.", 'a host name such as "laptop.example"'),
+        ("under_score.example", 'a host name such as "laptop.example"'),
+        ("192.0.2.1", 'an address literal: "[192.0.2.1]"'),
+        ("2001:db8::1", 'an address literal: "[IPv6:2001:db8::1]"'),
+        ("[2001:db8::1]", 'an address literal: "[IPv6:2001:db8::1]"'),
+        ("[192.0.2.300]", "address literal"),
+    ],
+)
+def test_helo_that_is_no_domain_or_address_literal_is_a_profile_error(
+    home: Path, helo: str, words: str
+) -> None:
+    """RFC 5321: the EHLO name is a domain or an address literal. Anything else used to pass
+    here and crash the send with a traceback (blocking every later flush)."""
+    path = write_profile(home, "helo", **BASE, helo=helo)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == "helo"
+    assert words in str(caught.value), str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "helo", ["laptop", "laptop.example", "mx-1.isp.example", "[192.0.2.1]", "[IPv6:2001:db8::1]"]
+)
+def test_helo_domains_and_address_literals_load(home: Path, helo: str) -> None:
+    assert load_profile(write_profile(home, "helo", **BASE, helo=helo)).helo == helo
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_ca_file_that_is_not_a_regular_file_is_a_profile_error(
+    home: Path, tmp_path: Path, kind: str
+) -> None:
+    """A ca_file on a named pipe used to hang the send for good, beyond Ctrl-C's reach."""
+    import os
+
+    target = {"fifo": tmp_path / "ca.pem", "folder": tmp_path, "device": Path("/dev/zero")}[kind]
+    if kind == "fifo":
+        os.mkfifo(target)
+    path = write_profile(home, "ca", **{**BASE, "security": "tls"}, ca_file=str(target))
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.key == "ca_file"
+    assert "not a regular file" in str(caught.value) and "PEM" in str(caught.value)
+
+
+async def test_tls_context_refuses_a_ca_file_swapped_for_a_pipe(tmp_path: Path) -> None:
+    """Checked again where it is read (in a thread Ctrl-C cannot stop), in case the file
+    changed after the profile was loaded: an error at once, not a hang."""
+    import asyncio
+    import os
+
+    from tui.core.tls import TlsConfigError, make_tls_context
+
+    fifo = tmp_path / "ca.pem"
+    os.mkfifo(fifo)
+    profile = Profile(
+        id="p", name="P", from_="a@b.example", host="b.example", security="tls", ca_file=str(fifo)
+    )
+    try:
+        with pytest.raises(TlsConfigError, match="not a regular file"):
+            await asyncio.wait_for(asyncio.to_thread(make_tls_context, profile), 3)
+    finally:  # a reader stuck in open() is let go: it gets the end of the pipe at once
+        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o622])
+def test_profile_writable_by_others_is_refused(home: Path, mode: int) -> None:
+    """As OpenSSH refuses a config file others can change: they could make mailtui run their
+    command (password_command) or send the mail and the login elsewhere."""
+    path = write_profile(
+        home,
+        "shared",
+        **{**BASE, "security": "tls", "auth": "plain", "username": "j"},
+        password_command="pass show isp",
+    )
+    path.chmod(mode)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "password_command" in message
+    assert f"chmod go-w {path}" in message
+    path.chmod(0o644)  # readable by others is fine without a password in the file
+    assert load_profile(path).password_command == "pass show isp"

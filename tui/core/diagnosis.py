@@ -41,6 +41,10 @@ _TOO_LARGE_RE = re.compile(r"5\.3\.4|too (big|large)|size (limit|exceeds)|exceed
 _APP_PASSWORD_RE = re.compile(r"application-specific password|app password|5\.7\.9", re.I)
 
 
+def _file_of(profile: Profile) -> str:
+    return str(profile.path) if profile.path is not None else f"profile {profile.id}'s file"
+
+
 def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
@@ -114,6 +118,36 @@ def _classify(
         return ("input", ExitCode.DATAERR, f"Not sent: {failure.detail}.", False)
     if error == "config":
         return ("config", ExitCode.CONFIG, failure.detail, False)
+    if error == "expects-tls":
+        return (
+            "implicit-tls-port",
+            ExitCode.CONFIG,
+            f"The server at {host} expects TLS from the first byte (implicit TLS, as on port "
+            f'465), but profile {profile.id} has security = "{profile.security}", so mailtui '
+            'waited for a greeting that never comes: set security = "tls" in '
+            f"{_file_of(profile)} (or use the server's STARTTLS port, usually 587); nothing "
+            "was sent.",
+            False,
+        )
+    if error == "expects-plain":
+        return (
+            "plain-port",
+            ExitCode.CONFIG,
+            f"The server at {host} greets in plain text (STARTTLS comes later, as on ports 25 "
+            f'and 587), but profile {profile.id} has security = "tls", which expects TLS from '
+            f'the first byte: set security = "starttls" in {_file_of(profile)} ("none" only '
+            "for a server that offers no encryption, without a login), or use the server's "
+            "implicit-TLS port, usually 465; nothing was sent.",
+            False,
+        )
+    if error == "too-large":  # by the server's SIZE, before sending it: no reply to quote
+        return (
+            "too-large",
+            ExitCode.UNAVAILABLE,
+            f"Not sent: {failure.detail}. Make the attachments smaller, or send it with a "
+            "profile whose server accepts more.",
+            False,
+        )
     if error == "refused":
         return (
             "connection-refused",

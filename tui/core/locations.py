@@ -7,6 +7,7 @@ Nothing here creates a file or folder at import time.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -61,8 +62,44 @@ def networks_file() -> Path:
     return data_dir() / "networks.json"
 
 
+class LinkedFolderError(OSError):
+    """A folder mailtui keeps private files in is a symbolic link; it is not followed."""
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) if needed; the folder itself is made 0700."""
+    """Create `path` (and parents) if needed; the folder itself is made 0700.
+
+    A symbolic link in its place is refused, not followed: mailtui would chmod a folder
+    elsewhere and file private mail into it. Only the roots (MAILTUI_HOME, the platform's
+    config and data folders) may be links, as the person chose them.
+    """
+    follow = path in _roots()
+    if not follow and path.is_symlink():
+        raise _linked(path)
     path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)  # a link put there since the check above
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if path.is_symlink():
+            raise _linked(path) from None
+        raise
+    try:
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
     return path
+
+
+def _linked(path: Path) -> LinkedFolderError:
+    return LinkedFolderError(
+        errno.ELOOP,
+        f"{path} is a symbolic link, which mailtui does not follow for its private files; "
+        "put a real folder in its place",
+    )
+
+
+def _roots() -> set[Path]:
+    return {config_dir(), data_dir()}

@@ -21,9 +21,10 @@ T = TypeVar("T")
 
 
 def ensure_maildir(folder: Path) -> Path:
+    """Create the Maildir's folders 0700; a symbolic link among them is refused."""
+    ensure_private_dir(folder)
     for sub in ("tmp", "new", "cur"):
         ensure_private_dir(folder / sub)
-    os.chmod(folder, 0o700)
     return folder
 
 

@@ -5,6 +5,7 @@ and the fix, and the other profiles still load.
 """
 
 import ipaddress
+import os
 import re
 import stat
 import tomllib
@@ -130,6 +131,7 @@ REQUIRED_KEYS = ("name", "from", "host", "security")
 # Compiled on first use (re caches it): a profile naming its server by address never needs it.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*\.?$"
+_DOMAIN = rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*$"  # RFC 5321's Domain: no final dot
 
 
 def nearest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
@@ -167,6 +169,38 @@ def _is_host(value: str) -> bool:
     except UnicodeError:
         return False
     return re.match(_HOSTNAME, value.encode("idna").decode("ascii")) is not None
+
+
+def _helo_problem(value: str) -> str | None:
+    """What is wrong with an EHLO name, which RFC 5321 wants as a domain or an address
+    literal ("[192.0.2.1]", "[IPv6:2001:db8::1]"), or None."""
+    inside = value[1:-1] if value.startswith("[") and value.endswith("]") else None
+    if inside is not None:
+        literal = inside[5:] if inside[:5].lower() == "ipv6:" else inside
+        try:
+            address = ipaddress.ip_address(literal)
+        except ValueError:
+            return f'{value} is not an address literal such as "[192.0.2.1]"'
+        if address.version == 6 and literal == inside:
+            return f'an IPv6 address is written as an address literal: "[IPv6:{literal}]"'
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    else:
+        literal = f"[IPv6:{value}]" if address.version == 6 else f"[{value}]"
+        return f'an IP address is written as an address literal: "{literal}"'
+    example = 'a host name such as "laptop.example" or an address literal such as "[192.0.2.1]"'
+    if not value.isascii():
+        try:
+            ascii_name = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            return f"has characters a host name cannot have; use {example}"
+        return f'has non-ASCII characters, which EHLO cannot carry; use "{ascii_name}"'
+    if re.match(_DOMAIN, value) is None:
+        return f"is not a host name (letters, digits, '-' and dots); use {example}"
+    return None
 
 
 def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
@@ -267,6 +301,16 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
             raise fail(
                 "ca_file", "starts with ~ but that home folder cannot be found; give the full path"
             ) from None
+        # A named pipe or a device would be read forever (a missing file is found at TLS time).
+        kind = file_kind(values["ca_file"])
+        if kind not in ("a regular file", "missing"):
+            raise fail(
+                "ca_file", f"is {kind}, not a regular file; point it at a PEM certificate file"
+            )
+    if "helo" in values:
+        problem = _helo_problem(values["helo"])
+        if problem is not None:
+            raise fail("helo", problem)
     from tui.core.message import AddressError, parse_mailbox
 
     try:
@@ -294,10 +338,70 @@ def check_field(key: str, value: Any, choices: dict[str, Any] | None = None) -> 
     return None
 
 
+def file_kind(path: str | Path) -> str:
+    """What is at `path`, in words: "a regular file", "a named pipe", "a folder", "a device",
+    "missing"…; symbolic links are followed."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError):
+        return "unreadable"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a file"
+
+
+def _others_can_change(info: os.stat_result) -> tuple[str, str] | None:
+    """Who besides its owner could change a profile file, in words, and the command that
+    stops it; None when nobody else can.
+
+    As OpenSSH does for its configuration: another owner, or write access for others, is
+    refused; write access for the group only when the group is the owner's alone (a user
+    private group, as with a umask of 002)."""
+    if os.name != "posix":
+        return None
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid not in (0, os.getuid()):
+        return "the file belongs to another user", f"chown {os.getuid()}"
+    if mode & 0o002:
+        return f"anyone on this machine can change the file (mode {mode:04o})", "chmod go-w"
+    if mode & 0o020 and not _private_group(info.st_uid, info.st_gid):
+        return f"other members of its group can change the file (mode {mode:04o})", "chmod go-w"
+    return None
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    """True when the group has no member but the user `uid` (a user private group)."""
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    if group.gr_mem:
+        return group.gr_mem == [user.pw_name]
+    return user.pw_gid == gid
+
+
 def load_profile(path: Path) -> Profile:
     """Read and validate one profile file."""
     try:
-        raw = path.read_bytes()
+        # Non-blocking: a named pipe in the profiles folder must not hang the listing.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ProfileError(path, None, "is not a regular file; make it a TOML file")
+            raw = handle.read()
     except OSError as exc:
         raise ProfileError(path, None, f"cannot be read ({exc.strerror})") from None
     try:
@@ -315,8 +419,18 @@ def load_profile(path: Path) -> Profile:
             path, None, "has lists or tables nested too deeply to read; fix the syntax"
         ) from None
     profile = parse_profile(path.stem, data, path)
+    unsafe = _others_can_change(info)
+    if unsafe is not None:
+        writers, fix = unsafe
+        runs = "run a command of theirs (password_command) or " if profile.password_command else ""
+        raise ProfileError(
+            path,
+            "password_command" if profile.password_command else None,
+            f"{writers}, so they could make mailtui {runs}send your mail and login elsewhere; "
+            f"run: {fix} {path}",
+        )
     if profile.password is not None:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
             raise ProfileError(
                 path,

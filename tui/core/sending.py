@@ -157,6 +157,8 @@ class Attempt:
                     if not filing.cancelled() and filing.exception() is None:
                         box.discard(filing.result()[0])
                     raise
+        except MessageInputError as exc:  # an attachment that failed to read (wire.py)
+            return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         except OSError as exc:
             return AttemptResult(
                 Outcome.CONFIG,

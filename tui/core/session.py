@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import errno
+import itertools
 import re
 import socket
 import ssl
@@ -36,6 +37,10 @@ if TYPE_CHECKING:  # tls is imported only by sessions that use TLS
 CHUNK_SIZE = 64 * 1024
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
+# RFC 8305's connection attempt delay: how long one address has before the next is tried too.
+HAPPY_EYEBALLS_DELAY = 0.25
+# At most this long for a second look at a port whose first answer made no sense.
+_PROBE_LIMIT = 5.0
 
 
 async def _addresses(host: str, port: int) -> AddressInfos:
@@ -45,6 +50,26 @@ async def _addresses(host: str, port: int) -> AddressInfos:
     if literal:
         return literal
     return await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def _interleaved(infos: AddressInfos) -> AddressInfos:
+    """The addresses in the resolver's order of preference, alternating IP versions (RFC 8305,
+    section 4), so that a broken IPv6 route delays the first IPv4 address by one step only."""
+    by_family: dict[int, list[Any]] = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    rounds = itertools.zip_longest(*by_family.values())
+    return [info for round_ in rounds for info in round_ if info is not None]
+
+
+def _address_text(address: Any) -> str:
+    """A socket address as people write it: 192.0.2.1:25, [2001:db8::1]:25."""
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Unbound(Exception):
+    """The source address could not be bound for this server address (see `_race`)."""
 
 
 class UnexpectedReply(aiosmtplib.SMTPException):
@@ -305,6 +330,8 @@ class SmtpSession:
         self.report = SessionReport()
         self._smtp: TracingSMTP | None = None
         self._phase_started = 0.0
+        self._peer: Any = None  # the address (getaddrinfo's tuple) the session connected to
+        self._bind_error: OSError | None = None  # the source address fits no server address
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -490,6 +517,9 @@ class SmtpSession:
             raise Stop(Failure("greeting", code=exc.code, text=refusal.message)) from None
         except aiosmtplib.SMTPTimeoutError:
             self.emit(Mark.ERROR, f"no greeting from the server within {profile.timeout:g} s")
+            smtp.close()
+            if profile.security != "tls" and await self._expects_tls():
+                raise Stop(Failure("greeting", error="expects-tls")) from None
             raise Stop(Failure("greeting", error="timeout")) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             cause = exc.__cause__
@@ -511,38 +541,19 @@ class SmtpSession:
         return smtp
 
     async def _open_socket(self) -> socket.socket:
-        """TCP connection to the profile's server, from its source address when it has one."""
+        """TCP connection to the profile's server, from its source address when it has one.
+
+        A name with several addresses is raced as RFC 8305 (Happy Eyeballs) says: the next
+        address is tried when the one before has not connected within 250 ms (at once when it
+        fails), each with the profile's timeout; the first to connect wins, the others are
+        closed. A dead address, or a broken IPv6 route in front of working IPv4, costs 250 ms.
+        """
         profile = self.profile
         where = profile.server
-        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(profile.timeout):
                 infos = await _addresses(profile.host, profile.effective_port)
-                last_error: OSError = OSError(f"no address for {profile.host}")
-                unbound: OSError | None = None  # the source address fits none of them
-                for family, kind, proto, _name, address in infos:
-                    sock = socket.socket(family, kind, proto)
-                    try:
-                        sock.setblocking(False)
-                        if profile.source_address:
-                            try:
-                                sock.bind((profile.source_address, 0))
-                            except OSError as exc:  # not ours, or the other IP version
-                                sock.close()
-                                unbound = exc
-                                continue
-                        unbound = None
-                        await loop.sock_connect(sock, address)
-                        return sock
-                    except OSError as exc:
-                        sock.close()
-                        last_error = exc
-                    except BaseException:
-                        sock.close()
-                        raise
-                if unbound is not None and profile.source_address:
-                    raise Stop(self._unusable_source(unbound))
-                raise last_error
+            return await self._race(_interleaved(infos))
         except TimeoutError:
             self.emit(Mark.ERROR, f"connecting to {where} timed out after {profile.timeout:g} s")
             raise Stop(Failure("connect", error="timeout")) from None
@@ -560,6 +571,116 @@ class SmtpSession:
             reason = exc.strerror or str(exc)
             self.emit(Mark.ERROR, f"cannot reach {where}: {reason}")
             raise Stop(Failure("connect", error="unreachable", detail=reason)) from None
+
+    async def _race(self, infos: AddressInfos) -> socket.socket:
+        """Connect to the first of `infos` that answers (see `_open_socket`); raises the error
+        of the last attempt to fail, or Stop when the source address fits none of them."""
+        profile = self.profile
+        several = len(infos) > 1
+        errors: list[BaseException] = []
+        waiting = list(infos)
+        running: dict[asyncio.Task[socket.socket], Any] = {}
+        try:
+            while waiting or running:
+                if waiting:
+                    info = waiting.pop(0)
+                    if several:
+                        self.emit(Mark.INFO, f"trying {_address_text(info[4])}")
+                    running[asyncio.ensure_future(self._connect_to(info))] = info
+                done, _ = await asyncio.wait(
+                    running,
+                    timeout=HAPPY_EYEBALLS_DELAY if waiting else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for task in done:
+                    info = running.pop(task)
+                    shown = _address_text(info[4])
+                    error = task.exception()
+                    if error is None:
+                        if shown != profile.server:
+                            self.emit(Mark.INFO, f"connected to {shown}")
+                        self._peer = info
+                        return task.result()  # any other winner is closed below
+                    if not isinstance(error, _Unbound):
+                        errors.append(error)
+                        if several:
+                            reason = getattr(error, "strerror", None) or "timed out"
+                            self.emit(Mark.INFO, f"{shown}: {reason}")
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+                for task in running:
+                    if not task.cancelled() and task.exception() is None:
+                        task.result().close()
+        if not errors and self._bind_error is not None:
+            raise Stop(self._unusable_source(self._bind_error))
+        if errors:
+            raise errors[-1]
+        raise OSError(f"no address for {profile.host}")
+
+    async def _connect_to(self, info: Any) -> socket.socket:
+        """One TCP connection to one address, from the source address, within the timeout."""
+        family, kind, proto, _name, address = info
+        profile = self.profile
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            if profile.source_address:
+                try:
+                    sock.bind((profile.source_address, 0))
+                except OSError as exc:  # not ours, or the other IP version
+                    self._bind_error = self._bind_error or exc
+                    raise _Unbound from exc
+            async with asyncio.timeout(profile.timeout):
+                await asyncio.get_running_loop().sock_connect(sock, address)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _expects_tls(self) -> bool:
+        """After a greeting that never came: does the port answer a TLS handshake instead?
+        Then it expects TLS from the first byte (as 465 does), and the profile's security is
+        a setting to change, not a temporary failure. Only a TLS hello is sent."""
+        from tui.core.tls import speaks_tls
+
+        where = _address_text(self._peer[4])
+        self.emit(Mark.INFO, f"checking whether {where} expects TLS from the start")
+        limit = min(self.profile.timeout, _PROBE_LIMIT)
+        try:
+            async with asyncio.timeout(limit):
+                sock = await self._connect_to(self._peer)
+                found = await speaks_tls(sock, self.profile.host, limit)
+        except (OSError, _Unbound):  # TimeoutError included: nothing to tell
+            return False
+        if found:
+            self.emit(Mark.INFO, f"{where} answered a TLS handshake: it expects TLS at once")
+        return found
+
+    async def _greets_in_plain(self) -> bool:
+        """After a TLS handshake that read garbage: does the port greet in plain text ("220 …")?
+        Then it speaks SMTP first (STARTTLS or none), and security = "tls" is the mistake.
+        Nothing is sent on this connection."""
+        where = _address_text(self._peer[4])
+        self.emit(Mark.INFO, f"checking whether {where} greets in plain text")
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(min(self.profile.timeout, _PROBE_LIMIT)):
+                sock = await self._connect_to(self._peer)
+                try:
+                    first = b""
+                    while len(first) < 4 and (more := await loop.sock_recv(sock, 512)):
+                        first += more
+                finally:
+                    sock.close()
+        except (OSError, _Unbound):  # TimeoutError included: nothing to tell
+            return False
+        found = re.match(rb"[2-5][0-9][0-9][ -]", first) is not None
+        if found:
+            self.emit(Mark.INFO, f"{where} greets in plain text: it does not expect TLS at once")
+        return found
 
     def _unusable_source(self, exc: OSError) -> Failure:
         """A source_address the system will not connect from: a profile problem, not the
@@ -587,6 +708,12 @@ class SmtpSession:
         kind = verify_error_kind(exc)
         reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
         self.emit(Mark.ERROR, f"TLS failed: {reason}")
+        # Implicit TLS that read something other than TLS (not an alert from a TLS server):
+        # a port that speaks plain SMTP first is a setting to change, not a TLS failure.
+        implicit = self.profile.security == "tls" and self._peer is not None
+        alert = "ALERT" in str(reason).upper()
+        if kind == "tls" and implicit and not alert and await self._greets_in_plain():
+            return Failure("tls", error="expects-plain", detail=str(reason))
         detail = ""
         if kind.startswith("cert"):
             info = await fetch_certificate(self.profile)
@@ -787,14 +914,13 @@ class SmtpSession:
         current.size = size
         limit = smtp.esmtp_extensions.get("size", "")
         if limit.isdigit() and int(limit) and size > int(limit):
-            self.emit(Mark.ERROR, f"message is {size} bytes; the server accepts at most {limit}")
-            raise Stop(
-                Failure(
-                    "size",
-                    code=552,
-                    text=f"5.3.4 message size exceeds the server's limit of {limit} bytes",
-                )
+            # The server said only its SIZE: the failure carries no reply it never sent.
+            reason = (
+                f"the server accepts at most {int(limit):,} bytes (its SIZE); this message is "
+                f"{size:,} bytes"
             )
+            self.emit(Mark.ERROR, reason)
+            raise Stop(Failure("size", error="too-large", detail=reason))
         await self._envelope(
             smtp, current, prepared.sender, prepared.recipients, size, prepared.smtputf8
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import ssl
 import time
 from typing import Any, NamedTuple
 
-from tui.core.profiles import Profile
+from tui.core.profiles import Profile, file_kind
 from tui.core.transcript import printable
 
 # OpenSSL verify codes (X509_V_ERR_*) mapped to what a person can act on.
@@ -66,6 +67,13 @@ def make_tls_context(profile: Profile) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     if profile.ca_file:
+        # Checked again here: a named pipe would block this thread, which Ctrl-C cannot stop.
+        kind = file_kind(profile.ca_file)
+        if kind not in ("a regular file", "missing"):
+            raise TlsConfigError(
+                f"ca_file {profile.ca_file} of profile {profile.id} is {kind}, not a regular "
+                "file; point it at a PEM certificate file."
+            )
         try:
             context.load_verify_locations(cafile=profile.ca_file)
         except (OSError, ssl.SSLError) as exc:
@@ -135,6 +143,32 @@ def verify_error_kind(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _VERIFY_KINDS.get(exc.verify_code, "cert-invalid")
     return "tls"
+
+
+async def speaks_tls(sock: socket.socket, host: str, limit: float) -> bool:
+    """Whether the server on `sock`, a fresh connection, answers a TLS hello (a handshake, or
+    a TLS alert): then its port expects TLS from the first byte. Nothing else is sent, so
+    nothing is verified; the connection is closed."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    loop = asyncio.get_running_loop()
+    try:
+        transport, _protocol = await loop.create_connection(
+            asyncio.Protocol,
+            sock=sock,
+            ssl=context,
+            server_hostname=host,
+            ssl_handshake_timeout=limit,
+        )
+    except ssl.SSLError as exc:
+        sock.close()
+        return "ALERT" in (exc.reason or "").upper()  # a TLS server that dislikes the hello
+    except (OSError, ConnectionError):
+        sock.close()
+        return False
+    transport.close()
+    return True
 
 
 async def fetch_certificate(profile: Profile) -> CertificateInfo | None:

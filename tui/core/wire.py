@@ -13,7 +13,13 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.core.message import Composed, Prepared, build_message, envelope_address
+from tui.core.message import (
+    Composed,
+    MessageInputError,
+    Prepared,
+    build_message,
+    envelope_address,
+)
 
 _PIECE = 57 * 1024  # a multiple of 57 bytes: whole 76-character base64 lines per piece
 
@@ -47,14 +53,34 @@ def write_wire(composed: Composed, out: BinaryIO) -> tuple[int, int]:
             size += len(line)
             lines += 1
             continue
-        with original.open("rb") as handle:
-            while piece := handle.read(_PIECE):
+        # Only opening and reading the attachment is its fault; writing is the outbox's.
+        try:
+            handle = original.open("rb")
+        except OSError as exc:
+            raise _unreadable(original, exc) from None
+        with handle:
+            while True:
+                try:
+                    piece = handle.read(_PIECE)
+                except OSError as exc:
+                    raise _unreadable(original, exc) from None
+                if not piece:
+                    break
                 # encodebytes breaks lines at 76 characters in C; SMTP wants CRLF.
                 block = base64.encodebytes(piece).replace(b"\n", b"\r\n")
                 out.write(block)
                 size += len(block)
                 lines += block.count(b"\n")
     return size, lines
+
+
+def _unreadable(path: Path, exc: OSError) -> MessageInputError:
+    """An attachment that fails to read: the person's to fix (exit 65), not the outbox's."""
+    return MessageInputError(
+        "attachment",
+        f"the attachment {path} could not be read ({exc.strerror or exc}); check the file, or "
+        "attach another copy of it",
+    )
 
 
 def envelope(composed: Composed) -> tuple[str, tuple[str, ...]]:
