@@ -181,6 +181,7 @@ class Outbox:
         """Take the entry's lock without waiting; None when someone else holds it."""
         path = self._lock_path(entry_id)
         if create:
+            maildir.ensure_maildir(self.folder)  # refuses a linked folder before writing in it
             locations.ensure_private_dir(self._meta_dir)
         flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
         while True:
