@@ -106,7 +106,7 @@ def dialogue(
     """A server that speaks ordinary SMTP but answers as a test scripts it.
 
     `replies` keys: EHLO, STARTTLS, AUTH, MAIL, RCPT, "RCPT <addr>", DATA, BODY, DATA_END,
-    AFTER_GREETING. A value is a reply ("250 ok", "\n" separating continuation lines), raw
+    QUIT, AFTER_GREETING. A value is a reply ("250 ok", "\n" separating continuation lines), raw
     bytes sent as they are (malformed, non-UTF-8, several replies in one packet, injected
     data), "drop" (close the connection there), "stall" (never answer) or "endless" (a reply
     continued forever, until the client hangs up); a list gives
@@ -219,7 +219,7 @@ def dialogue(
             elif verb == "RSET":
                 answer = "250 2.0.0 Ok"
             elif verb == "QUIT":
-                await say(writer, "221 2.0.0 Bye", server)
+                await say(writer, pick("QUIT", "221 2.0.0 Bye"), server)
                 return
             else:
                 answer = "502 5.5.2 Error: command not recognized"

@@ -288,6 +288,22 @@ def test_kill_9_after_the_dot_is_unknown_and_never_resent(
     assert flushed.code == 75 and server.messages == 1
 
 
+def test_kill_9_while_waiting_for_quit_is_sent_not_resent(
+    home: Path, servers: ServerThread, leak_guard: LeakGuard
+) -> None:
+    server = start_scripted(servers, dialogue({"QUIT": "stall"}))
+    isp_profile(home, server, timeout=60)  # type: ignore[arg-type]
+    send = _cli(
+        "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Quit", body="Hi\n"
+    )
+    _wait(lambda: "QUIT" in server.commands(), what="QUIT")
+    send.kill()
+    send.communicate()
+    assert Outbox().entries() == []  # filed the moment the 250 came, before QUIT
+    assert len(list(maildir.messages(home / "sent"))) == 1
+    assert run_cli(leak_guard, "outbox", "flush").code == 0 and server.messages == 1
+
+
 def test_kill_9_before_the_dot_is_interrupted_and_sent_once_later(
     home: Path, servers: ServerThread, leak_guard: LeakGuard, tmp_path: Path
 ) -> None:

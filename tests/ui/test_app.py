@@ -732,3 +732,83 @@ async def test_a_queued_message_can_go_with_the_suggested_profile_at_once(
     assert Outbox().entries() == []
     [received] = portal_server.messages
     assert b"Queued first" in received.content
+
+
+async def test_escape_after_the_dot_is_unknown_and_the_form_is_cleared(
+    home: Path, servers: ServerThread
+) -> None:
+    """Too late to cancel: the server has the whole message. It is not put back in the form
+    (ctrl+s would send it a second time); the outbox keeps it as 'outcome unknown'."""
+    from tests.scripted_server import dialogue
+    from tui.core.outbox import Outbox
+
+    server = start_scripted(servers, dialogue({"DATA_END": "stall"}))
+    isp_profile(home, server, timeout=30)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await fill(pilot, "#subject", "Dotted")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: server.messages == 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.form.is_empty
+        assert "may or may not have been delivered" in screen_text(pilot, "#explanation")
+        assert "1 needs you" in screen_text(pilot, "#outbox-status")
+        [entry] = Outbox().entries()
+        assert entry.state_label == "unknown"
+        await pilot.press("ctrl+s")  # an empty form sends nothing
+        await pilot.pause(0.3)
+    assert server.messages == 1
+
+
+async def test_a_check_during_a_send_does_not_cancel_it(home: Path, servers: ServerThread) -> None:
+    from tests.scripted_server import dialogue
+    from tui.core.outbox import Outbox
+
+    server = start_scripted(servers, dialogue({"DATA_END": "stall"}))
+    isp_profile(home, server, timeout=30)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await fill(pilot, "#subject", "Checked meanwhile")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: server.messages == 1)
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+        assert app.sending  # still waiting for its 250, not cancelled
+        assert [e.state_label for e in Outbox().entries()] == ["sending"]
+    assert server.messages == 1
+
+
+async def test_the_retry_timer_never_cancels_a_retry_under_way(
+    home: Path, servers: ServerThread
+) -> None:
+    from tests.scripted_server import dialogue
+    from tui.core import sending
+    from tui.core.message import Draft
+    from tui.core.outbox import Outbox
+    from tui.core.profiles import load_profile as load
+
+    running = servers.start(ServerSpec("isp"))
+    servers.stop(running)
+
+    class Down:
+        host = "127.0.0.1"
+        port = running.port
+
+    profile = load(isp_profile(home, Down))  # type: ignore[arg-type]
+    draft = Draft(to=("bob@example.org",), subject="Retried", body="x\n")
+    assert (await sending.send(profile, draft, probe=())).exit_code == 75
+    slow = start_scripted(servers, dialogue({}, delay=1.0))  # the 250 takes a second
+    isp_profile(home, slow, timeout=30)  # type: ignore[arg-type]
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.retry_outbox_now()
+        await wait_for(pilot, lambda: slow.messages == 1)
+        for _tick in range(3):  # the 15-second timer firing again and again meanwhile
+            app.retry_outbox()
+            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: not Outbox().entries(), limit=15)
+        await pilot.pause(0.5)
+    assert slow.messages == 1
