@@ -28,6 +28,19 @@ STATE_STYLES = {
 }
 
 
+# What each state means for the person, and which key does what about it.
+STATE_HELP = {
+    "queued": "Waiting for its next try; r sends it now.",
+    "sending": "Being sent right now.",
+    "interrupted": "mailtui stopped before the end of the message left: the next retry sends it.",
+    "unknown": "The whole message was sent but no answer came: it may have arrived. Check with "
+    "the recipient; r sends it again, d deletes it.",
+    "refused": "Refused for good and not retried: e edits it, r sends it again, d deletes it.",
+    "held": "Not retried until you fix the profile (a failed login, TLS or a setting); then r "
+    "sends it.",
+}
+
+
 def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
     """A queued message back as a draft, its attachments saved to a private folder."""
     message = message_from_bytes(outbox.data(entry), policy=policy.default)
@@ -119,11 +132,11 @@ class OutboxScreen(Screen[None]):
         if entry is None:
             return
         lines = [f"{entry.id} · {entry.state_label} · {entry.attempts} tries"]
-        if entry.state == "unknown":
-            lines.append(
-                "The connection broke after the whole message was sent: it may have arrived. "
-                "Check with the recipient; r sends it again, d deletes it."
-            )
+        meaning = STATE_HELP.get(entry.state_label)
+        if meaning:
+            lines.append(meaning)
+        if entry.delivered_to:
+            lines.append(f"Already delivered to {', '.join(entry.delivered_to)}.")
         if entry.last_error:
             lines.append(f"Last error: {entry.last_error}")
         self.query_one("#outbox-detail", Static).update(Text("\n".join(lines)))
