@@ -266,19 +266,12 @@ def _warn(warnings: Sequence[str]) -> None:
         _say(f"warning: {_shown(warning)}")
 
 
-def _given_back(result: AttemptResult) -> bool:
-    """Outcomes after which the outbox gave the message back: the command line keeps it."""
-    from tui.core.results import KEPT, Outcome
-
-    return result.outcome is Outcome.PARTIAL or (
-        result.exit_code != ExitCode.OK and result.outcome not in KEPT
-    )
-
-
 def keep_given_back(draft: DraftT, profile: Profile, result: AttemptResult) -> AttemptResult:
     """`mailtui send`'s policy for a message that cannot go for good: save it to drafts/
     (after a partial send, for the recipients who refused it only) and say where."""
-    if not _given_back(result):
+    from tui.core.results import given_back
+
+    if not given_back(result):
         return result
     from tui.core import maildir
     from tui.core.drafts import Drafts
@@ -378,8 +371,11 @@ def _send(args: argparse.Namespace) -> int:
         except asyncio.CancelledError:  # Ctrl-C: what the outbox filed stands
             return attempt.interrupted()
 
-    result = keep_given_back(draft, profile, _run(work()))
-    return _report(result)
+    try:
+        result = _run(work())
+    except KeyboardInterrupt:  # Ctrl-C as the attempt ended: what the outbox did stands
+        result = attempt.interrupted()
+    return _report(keep_given_back(draft, profile, result))
 
 
 def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> tuple[LocatorT, NetworkHistoryT]:
@@ -447,7 +443,7 @@ def _profiles(_args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from tui.core.outbox import Outbox, OutboxBusy
+    from tui.core.outbox import Outbox, OutboxBusy, OutboxUnreadable
 
     box = Outbox()
     if args.action in ("retry", "delete"):
@@ -471,6 +467,9 @@ def _outbox(args: argparse.Namespace) -> int:
                 return ExitCode.TEMPFAIL
             except KeyError:
                 _say(f"{entry.id} left the outbox meanwhile (sent or deleted)")
+            except OutboxUnreadable as exc:
+                _say(str(exc))
+                return ExitCode.DATAERR
         return 0 if args.action == "delete" else _outbox_flush(box, args.transcript)
     if args.action == "flush":
         return _outbox_flush(box, args.transcript)
@@ -526,6 +525,9 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
             )
         )
         tried += len(result.messages)
+        for problem in result.skipped:
+            _say(_shown(problem))
+        worst.append(result.exit_code)
         if not result.messages:
             if result.session.exit_code != ExitCode.OK:
                 _say(_shown(result.session.summary))
@@ -540,7 +542,6 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
         if len(result.messages) > 1:
             print(_shown(result.session.summary))
         _warn([w for _entry, message in result.messages for w in message.warnings])
-        worst.append(result.exit_code)
     left = [e for e in box.entries() if e.waiting or e.needs_person]
     code = next((c for c in sending.SEVERITY if c in worst), ExitCode.OK)
     if left:

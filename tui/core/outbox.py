@@ -42,6 +42,7 @@ UNKNOWN = "unknown"  # data-sent, and the reply never came: never resent automat
 REFUSED = "refused"  # the server refused it for good: waits for the person
 HELD = "held"  # the profile failed (login, TLS, configuration): waits for the person
 INTERRUPTED = "interrupted"  # shown, never stored: "sending" by a process that is gone
+NO_RECORD = "no record"  # shown, never stored: a message whose record is missing or damaged
 
 BACKOFF_START = 60.0
 BACKOFF_MAX = 3600.0
@@ -69,6 +70,10 @@ _COUNTS_AS_TRY = {Outcome.TEMPORARY, Outcome.UNKNOWN, Outcome.REFUSED, Outcome.A
 
 class OutboxBusy(Exception):
     """Another process (or another task of this one) is sending the entry right now."""
+
+
+class OutboxUnreadable(Exception):
+    """The entry's record is missing or damaged: it can be edited or deleted, not resent."""
 
 
 class OutboxEntry(NamedTuple):
@@ -111,7 +116,7 @@ class OutboxEntry(NamedTuple):
     @property
     def needs_person(self) -> bool:
         """Waits for the person's decision: unknown, refused or held."""
-        return self.effective_state in (UNKNOWN, REFUSED, HELD)
+        return self.effective_state in (UNKNOWN, REFUSED, HELD, NO_RECORD)
 
     def due(self, now: float | None = None) -> bool:
         return self.waiting and self.next_try <= (time.time() if now is None else now)
@@ -281,9 +286,10 @@ class Outbox:
 
     def _update(self, claim: Claim, sync: bool = False, **changes: Any) -> OutboxEntry:
         assert claim.held, "an entry is only changed under its claim"
-        claim.entry = claim.entry._replace(**changes)
-        self._save(claim.entry, sync)
-        return claim.entry
+        updated = claim.entry._replace(**changes)
+        self._save(updated, sync)  # what the claim says is what the disk says
+        claim.entry = updated
+        return updated
 
     def _read(self, entry_id: str) -> OutboxEntry | None:
         try:
@@ -323,21 +329,41 @@ class Outbox:
             ):
                 return None
             time.sleep(0.01)
-        claim = Claim(self, OutboxEntry(entry_id, "?", "", (), False, "", "", UNKNOWN), fd)
+        claim = Claim(self, _unreadable(entry_id), fd)
+        try:
+            return self._claimed(claim, set(states), now)
+        except BaseException:  # a full disk while writing "sending": the lock goes too
+            claim.release()
+            raise
+
+    def _claimed(self, claim: Claim, states: set[str], now: float | None) -> Claim | None:
+        entry_id = claim.entry.id
         entry = self._read(entry_id)
         if entry is None or self._path(entry_id) is None:
-            if entry is None and self._path(entry_id) is None:
+            if self._path(entry_id) is None:
                 claim.forget()  # the entry was sent or deleted meanwhile
+            elif NO_RECORD in states:  # only the person's delete or edit takes it
+                return claim
             else:
                 claim.release()
             return None
         claim.entry = entry
+        if (
+            entry.state in (SENDING, DATA_SENT)
+            and entry.pid is not None
+            and entry.pid != os.getpid()
+            and _alive(entry.pid)
+        ):
+            # Its sender lives, yet its lock was free: someone removed the lock file. Better
+            # a message that waits than one sent twice.
+            claim.release()
+            return None
         state = entry.effective_state  # not busy: we hold the lock
         if entry.state == DATA_SENT:  # its sender died after the end of data: write it down
             self._update(claim, state=UNKNOWN, pid=None, last_error=_died_after_dot())
         elif entry.state == SENDING:
             self._update(claim, state=QUEUED, pid=None)
-        if state not in set(states) or (now is not None and entry.next_try > now):
+        if state not in states or (now is not None and entry.next_try > now):
             claim.release()
             return None
         self._update(claim, state=SENDING, pid=os.getpid())
@@ -368,18 +394,25 @@ class Outbox:
             if outcome in (Outcome.SENT, Outcome.PARTIAL):
                 warnings += self._file_sent(claim)
                 refused = tuple(r.address for r in result.refused)
-                if outcome is Outcome.SENT or fresh or not refused:
+                later = all(400 <= r.code < 500 for r in result.refused)
+                if outcome is Outcome.SENT or not refused or (fresh and not later):
                     return Settled(None, tuple(warnings + self._remove_claimed(claim)))
+                # The rest stays here for those who did not take it, never for the others:
+                # queued when they only refused for now (greylisting), else refused.
+                attempts = claim.entry.attempts + 1
+                rest = QUEUED if later else REFUSED
                 self._update(
                     claim,
-                    state=REFUSED,
+                    state=rest,
                     recipients=refused,
                     delivered_to=claim.entry.delivered_to + result.accepted,
+                    attempts=attempts,
                     last_error=result.summary,
+                    next_try=time.time() + backoff(attempts) if later else 0.0,
                     pid=None,
                     last_attempt_id=result.attempt_id,
                 )
-                return Settled(REFUSED, tuple(warnings))
+                return Settled(rest, tuple(warnings))
             table = _AFTER_SEND if fresh else _AFTER_FLUSH
             state = table.get(outcome)
             if state is None:  # back with the person, who has the message in hand
@@ -437,9 +470,15 @@ class Outbox:
 
     def release(self, entry_id: str) -> OutboxEntry:
         """The person decided: send this entry with the next flush, whatever its state
-        (unknown, refused, held, or queued for later). Raises OutboxBusy while it is sent."""
+        (unknown, refused, held, or queued for later). Raises OutboxBusy while it is sent,
+        OutboxUnreadable when its record is gone (its envelope is not known)."""
         claim = self._claim_any(entry_id)
         try:
+            if claim.entry.state == NO_RECORD:
+                raise OutboxUnreadable(
+                    f"the record of outbox entry {entry_id} is missing or damaged, so its "
+                    "recipients are not known; edit it in the app (F8, e) or delete it"
+                )
             return self._update(claim, state=QUEUED, next_try=0.0, pid=None)
         finally:
             claim.release()
@@ -460,7 +499,7 @@ class Outbox:
 
     def _claim_any(self, entry_id: str) -> Claim:
         claim = self.claim(
-            entry_id, states=(QUEUED, INTERRUPTED, UNKNOWN, REFUSED, HELD), patience=1.0
+            entry_id, states=(QUEUED, INTERRUPTED, UNKNOWN, REFUSED, HELD, NO_RECORD), patience=0.5
         )
         if claim is None:
             if self._read(entry_id) is None and self._path(entry_id) is None:
@@ -514,19 +553,7 @@ class Outbox:
             entry_id = maildir.base_name(path)
             entry = self._read(entry_id)
             if entry is None:
-                found.append(
-                    OutboxEntry(
-                        entry_id,
-                        "?",
-                        "",
-                        (),
-                        False,
-                        "",
-                        "(no record)",
-                        UNKNOWN,
-                        last_error="its record is missing; inspect the message file",
-                    )
-                )
+                found.append(_unreadable(entry_id))
                 continue
             if entry.state in (SENDING, DATA_SENT):
                 entry = entry._replace(busy=self._is_busy(entry_id))
@@ -537,11 +564,43 @@ class Outbox:
         return next((e for e in self.entries() if e.id == entry_id), None)
 
     def sweep(self) -> int:
-        """Remove what crashed writers left in tmp/ (of the outbox, sent/ and drafts/);
-        returns how many files went."""
+        """Remove what crashed writers left behind: tmp/ files (of the outbox, sent/ and
+        drafts/), half-written records, and the records and locks of messages that are gone.
+        Returns how many files went."""
         removed = 0
         for folder in (self.folder, locations.sent_dir(), locations.drafts_dir()):
             removed += sweep_tmp(folder)
+        meta = self._meta_dir
+        if not meta.is_dir() or meta.is_symlink():
+            return removed
+        now = time.time()
+        ids: set[str] = set()
+        for path in meta.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    if now - path.lstat().st_mtime > 3600:  # files.write_private's, abandoned
+                        path.unlink()
+                        removed += 1
+            elif path.suffix in (".json", ".lock"):
+                ids.add(path.stem)
+        for entry_id in ids:
+            if self._path(entry_id) is not None:
+                continue
+            fd = self._lock(entry_id, create=False)  # not while someone is filing it
+            if fd is None:
+                if self._lock_path(entry_id).exists():
+                    continue
+                fd = self._lock(entry_id)  # a record alone: lock it before removing
+                if fd is None:
+                    continue
+            claim = Claim(self, _unreadable(entry_id), fd)
+            if self._path(entry_id) is None:
+                with contextlib.suppress(OSError):
+                    self._meta_path(entry_id).unlink()
+                claim.forget()
+                removed += 1
+            else:
+                claim.release()
         return removed
 
 
@@ -567,6 +626,21 @@ def sweep_tmp(folder: Path, now: float | None = None) -> int:
                 path.unlink()
                 removed += 1
     return removed
+
+
+def _unreadable(entry_id: str) -> OutboxEntry:
+    """An entry whose record is missing or damaged: shown, never sent by itself."""
+    return OutboxEntry(
+        entry_id,
+        "?",
+        "",
+        (),
+        False,
+        "",
+        "(no record)",
+        NO_RECORD,
+        last_error="its record is missing or damaged; edit it in the app (F8, e) or delete it",
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -69,6 +69,15 @@ class Diagnosis(NamedTuple):
     server_text: str = ""
 
 
+def given_back(result: "AttemptResult") -> bool:
+    """Whether the outbox gave the message back after a send: the person (the form, or
+    `drafts/` from the command line) keeps it. Not after a success, nor while the outbox
+    keeps it (a temporary failure, an unknown outcome, recipients who refused for now)."""
+    if result.outcome is Outcome.CANCELLED:
+        return True
+    return result.exit_code not in (ExitCode.OK, ExitCode.TEMPFAIL)
+
+
 class RecipientResult(NamedTuple):
     address: str
     code: int

@@ -10,6 +10,7 @@ an exit code and a plain-language explanation.
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -71,6 +72,7 @@ class FlushResult(NamedTuple):
 
     session: AttemptResult
     messages: tuple[tuple[OutboxEntry, AttemptResult], ...]
+    skipped: tuple[str, ...] = ()  # entries that could not be claimed (a full disk)
 
     @property
     def sent(self) -> int:
@@ -84,6 +86,8 @@ class FlushResult(NamedTuple):
     def exit_code(self) -> ExitCode:
         """The worst outcome among the messages (sysexits), or the session's."""
         codes = {result.exit_code for _entry, result in self.messages} or {self.session.exit_code}
+        if self.skipped:
+            codes.add(ExitCode.IOERR)
         return next((code for code in SEVERITY if code in codes), self.session.exit_code)
 
 
@@ -147,16 +151,7 @@ class Attempt:
             if small:
                 claim, prepared = box.add_composed(composed, profile.id)
             else:
-                filing = asyncio.ensure_future(
-                    asyncio.to_thread(box.add_composed, composed, profile.id)
-                )
-                try:
-                    claim, prepared = await asyncio.shield(filing)
-                except asyncio.CancelledError:
-                    # The thread finishes anyway: take the message out again, nothing went.
-                    if not filing.cancelled() and filing.exception() is None:
-                        box.discard(filing.result()[0])
-                    raise
+                claim, prepared = await _in_thread(box, composed, profile.id)
         except MessageInputError as exc:  # an attachment that failed to read (wire.py)
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         except OSError as exc:
@@ -179,10 +174,22 @@ class Attempt:
             if entries is not None
             else [e for e in box.entries() if e.profile_id == self.profile.id]
         )
-        claims = [c for e in candidates if (c := box.claim(e.id)) is not None]
+        claims: list[Claim] = []
+        skipped: list[str] = []
+        for entry in candidates:
+            try:
+                claim = box.claim(entry.id)
+            except OSError as exc:  # a full disk: this one waits, the others may still go
+                skipped.append(
+                    f"{entry.id} was not sent: its outbox record could not be written "
+                    f"({exc.strerror}); free some space and flush again"
+                )
+                continue
+            if claim is not None:
+                claims.append(claim)
         nothing = AttemptResult(Outcome.SENT, ExitCode.OK, "Nothing to send.")
         if not claims:
-            return FlushResult(nothing, ())
+            return FlushResult(nothing, (), tuple(skipped))
         try:
             secret, problem = self._before_connecting()
         except BaseException:
@@ -210,7 +217,8 @@ class Attempt:
         )
         first = results[0][1]
         session = first if len(results) == 1 else first._replace(summary=summary)
-        return FlushResult(session, tuple((e, r) for e, r in results if e is not None))
+        done = tuple((e, r) for e, r in results if e is not None)
+        return FlushResult(session, done, tuple(skipped))
 
     async def check(self, rcpts: Sequence[str] = ()) -> AttemptResult:
         """Pre-flight: everything a send does except DATA; the summary is the verdict."""
@@ -260,26 +268,28 @@ class Attempt:
         """One session: connect, send every job (or check), then file, record and remember
         the outcomes; on cancellation too, before the cancellation goes on."""
         run = _Run(self, secret, jobs, check_rcpt)
+        note = None
         try:
             await run.prepare()
             report = await run.session.run([p for _c, p in jobs], check_rcpt)
-        except BaseException:
+            failure = report.failure
+            if failure is not None and failure.stage == "connect" and self.probe:
+                results = await probe_ports(
+                    self.profile.host,
+                    self.probe,
+                    limit=min(3.0, self.profile.timeout),
+                    source=self.profile.source_address,
+                )
+                note = describe_probe(self.profile.host, results)
+                ports = ", ".join(
+                    f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
+                )
+                run.listen(make_event(Mark.INFO, f"port probe: {ports}"))
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):  # stopped: what had not left stays
+                run.session.report.failure = Failure("cancelled", error="cancelled")  # back
             run.finish(None)  # settles every claim with what is known (maybe delivered?)
             raise
-        note = None
-        failure = report.failure
-        if failure is not None and failure.stage == "connect" and self.probe:
-            results = await probe_ports(
-                self.profile.host,
-                self.probe,
-                limit=min(3.0, self.profile.timeout),
-                source=self.profile.source_address,
-            )
-            note = describe_probe(self.profile.host, results)
-            ports = ", ".join(
-                f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
-            )
-            run.listen(make_event(Mark.INFO, f"port probe: {ports}"))
         return run.finish(note)
 
 
@@ -486,6 +496,30 @@ def _where(result: AttemptResult, settled: Settled, entry: OutboxEntry) -> Attem
     if tail and not said.endswith((".", "!", "?")):
         said += "."
     return result._replace(summary=said + tail, warnings=result.warnings + settled.warnings)
+
+
+async def _in_thread(box: Outbox, composed: Any, profile_id: str) -> tuple[Claim, Prepared]:
+    """File a large message into the outbox in a thread, so the event loop keeps going.
+    Cancelled meanwhile, it waits for the thread and takes the message out again: nothing
+    went, and nothing may be left behind for a later flush to send."""
+    import concurrent.futures
+    import threading
+
+    done: concurrent.futures.Future[tuple[Claim, Prepared]] = concurrent.futures.Future()
+
+    def work() -> None:
+        try:
+            done.set_result(box.add_composed(composed, profile_id))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    threading.Thread(target=work, name="mailtui-filing", daemon=True).start()
+    try:
+        return await asyncio.shield(asyncio.wrap_future(done))
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            box.discard(done.result()[0])  # blocks until the file is written: then gone
+        raise
 
 
 async def _local_address(locator: Locator, profile: Profile) -> str | None:

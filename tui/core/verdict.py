@@ -97,9 +97,10 @@ def judge(
                 f"Partly sent: accepted for {accepted}, but refused for {names}. "
                 f"{diagnosis.explanation}"
             )
+        later = all(400 <= r.code < 500 for r in refused)  # greylisting: they may take it
         return base._replace(
             outcome=Outcome.REFUSED if check else Outcome.PARTIAL,
-            exit_code=ExitCode.UNAVAILABLE,
+            exit_code=ExitCode.TEMPFAIL if later else ExitCode.UNAVAILABLE,
             summary=summary,
             diagnosis=diagnosis,
         )

@@ -26,7 +26,7 @@ from tui.core.network import outside_networks, trusted_network_for
 from tui.core.network_history import trust_warning
 from tui.core.outbox import Outbox, OutboxEntry
 from tui.core.profiles import Profile, save_profile
-from tui.core.results import KEPT, AttemptResult, ExitCode, Outcome
+from tui.core.results import AttemptResult, ExitCode, Outcome, given_back
 from tui.core.secrets import SecretError, resolve_password
 from tui.ui.commands import ProfileCommands, main_commands
 from tui.ui.main_screen import MainScreen
@@ -378,7 +378,7 @@ class MailtuiApp(Workspace):
             self.form.query_one("#to").focus()
             self.notify(result.summary, title="Sent")
             self.explain(self._trust_hint(profile))
-        elif result.outcome in KEPT:
+        elif not given_back(result):  # the outbox keeps it (or the rest of it) for later
             # The outbox has it now: the form is free for the next message.
             self._failed_message_id = None
             self.keeper.sent()
