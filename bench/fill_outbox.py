@@ -3,11 +3,10 @@
 import sys
 
 from tui.core.message import Draft, compose, prepare
-from tui.core.outbox import QUEUED, Outbox
+from tui.core.outbox import Outbox
 
 count = int(sys.argv[1])
 box = Outbox()
 for index in range(count):
     draft = Draft(to=(f"r{index}@example.org",), subject=f"Queued {index}", body="Hello again.\n")
-    entry = box.add(prepare(compose("bench@example.org", draft)), "bench", sync=False)
-    box.update(entry, state=QUEUED, pid=None)
+    box.queue(prepare(compose("bench@example.org", draft)), "bench", sync=False)

@@ -234,6 +234,14 @@ class Outbox:
             self._drop_new(name, fd)
             raise
 
+    def queue(self, prepared: Prepared, profile_id: str, sync: bool = True) -> OutboxEntry:
+        """Keep `prepared` in the outbox for the next flush, without sending it now."""
+        claim = self.add(prepared, profile_id, sync)
+        try:
+            return self._update(claim, sync=sync, state=QUEUED, pid=None)
+        finally:
+            claim.release()
+
     def add_composed(self, composed: Composed, profile_id: str) -> tuple[Claim, Prepared]:
         """Write `composed` for the wire straight into the outbox (attachments streamed, never
         held whole in memory), claimed by this process; returns the claim and the message."""
