@@ -542,7 +542,9 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
         if len(result.messages) > 1:
             print(_shown(result.session.summary))
         _warn([w for _entry, message in result.messages for w in message.warnings])
-    left = [e for e in box.entries() if e.waiting or e.needs_person]
+    now = box.entries()
+    left = [e for e in now if e.waiting or e.needs_person]
+    elsewhere = sum(1 for e in now if e.effective_state == "sending")  # another mailtui's
     code = next((c for c in sending.SEVERITY if c in worst), ExitCode.OK)
     if left:
         counts: dict[str, int] = {}
@@ -552,6 +554,8 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
         _say(f"{len(left)} message(s) still in the outbox ({listed}); see 'mailtui outbox list'")
         if code == ExitCode.OK:
             code = ExitCode.TEMPFAIL
+    elif not tried and elsewhere:
+        print(f"Nothing to send here: {elsewhere} message(s) are being sent by another mailtui.")
     elif not tried:
         print("Nothing to send: the outbox is empty.")
     return int(code)
