@@ -13,9 +13,9 @@ from types import SimpleNamespace
 from tests.conftest import LeakGuard, isp_profile, run_cli
 from tests.scripted_server import ScriptedServer, dialogue, start_scripted
 from tui.core import maildir, sending
-from tui.core import outbox as outbox_module
 from tui.core.message import Draft
 from tui.core.outbox import Outbox
+from tui.core.outbox import store as outbox_module
 from tui.core.profiles import Profile, load_profile
 from tui.core.results import ExitCode
 from tui.demo.servers import ServerSpec, ServerThread

@@ -6,6 +6,8 @@ And the lock that lets several mailtui processes read, change and write one file
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import time
 from collections.abc import Iterator
@@ -81,3 +83,32 @@ def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def try_lock(path: Path, create: bool = True) -> int | None:
+    """An exclusive flock on `path` without waiting: its descriptor (closing it lets go), or
+    None when another holder has it (or, without `create`, when there is no such file)."""
+    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    while True:
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                return None
+            raise
+        # Its last holder may have removed the file between our open and flock: then this
+        # lock guards nothing, and a new file is needed.
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+        if not create:
+            return None

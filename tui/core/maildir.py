@@ -6,8 +6,10 @@ crash never sees half a message. Files are 0600, folders 0700.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -112,3 +114,45 @@ def base_name(path: Path) -> str:
 
 def find(folder: Path, name: str) -> Path | None:
     return next((p for p in messages(folder) if base_name(p) == name), None)
+
+
+# Maildir readers delete tmp/ files older than 36 hours; one whose writer (the pid in its
+# name) is gone is removed at once.
+TMP_MAX_AGE = 36 * 3600.0
+
+
+def sweep_tmp(folder: Path, now: float | None = None) -> int:
+    """Remove files in `folder/tmp` that no live writer holds: older than 36 hours, or left
+    by a process of this host that is gone (its pid is in the Maildir name)."""
+    tmp = folder / "tmp"
+    if not tmp.is_dir() or tmp.is_symlink():
+        return 0
+    now = time.time() if now is None else now
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    removed = 0
+    for path in tmp.iterdir():
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        age = now - info.st_mtime
+        match = re.match(r"\d+\.M\d+P(\d+)Q\d+\.(.*)$", path.name)
+        orphan = match is not None and match.group(2) == host and not alive(int(match.group(1)))
+        if age > TMP_MAX_AGE or orphan:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

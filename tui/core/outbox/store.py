@@ -1,134 +1,40 @@
-"""The outbox: messages waiting to go out, kept as a Maildir so none is ever lost or sent twice.
-
-This module owns the answer to "does this message count as sent, and may it be resent?".
-A queued message is in one small state machine; each transition is written to its record
-(`.mailtui/<id>.json`, beside the Maildir folders, which Maildir readers ignore) *before*
-the act it records:
-
-    queued ──claim──▶ sending ──(written, then the final dot)──▶ data-sent ──250──▶ sent/
-      ▲                  │                                          │
-      └── temporary ─────┘                                          └─ no reply, crash ─▶ unknown
-    refused: the server refused it for good        held: the profile needs fixing (login…)
-
-A claim is an exclusive `fcntl.flock` on the entry's lock file, held as long as the process
-sends it: two processes never send one entry, and a claim dies with its process. So after a
-`kill -9` an entry still marked "sending" is *interrupted* (its end of data never left: safe
-to send again), and one marked "data-sent" has an *unknown* outcome (maybe delivered: never
-resent without the person).
-"""
+"""The outbox's machinery: filing, claiming (an flock per entry), settling, the person's
+decisions, and reading. Which state means what is in states.py."""
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
-import re
-import socket
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tui.core import locations, maildir
-from tui.core.files import write_private
+from tui.core.files import try_lock, write_private
 from tui.core.message import Composed, Prepared
+from tui.core.outbox.states import (
+    _AFTER_FLUSH,
+    _AFTER_SEND,
+    _COUNTS_AS_TRY,
+    DATA_SENT,
+    HELD,
+    INTERRUPTED,
+    NO_RECORD,
+    QUEUED,
+    REFUSED,
+    SENDING,
+    UNKNOWN,
+    OutboxBusy,
+    OutboxEntry,
+    OutboxUnreadable,
+    Settled,
+    _died_after_dot,
+    _unreadable,
+    backoff,
+)
 from tui.core.results import AttemptResult, Outcome
-
-QUEUED = "queued"  # waiting for a retry (or for its first try)
-SENDING = "sending"  # claimed by a process that is sending it (or died before its end of data)
-DATA_SENT = "data-sent"  # the end of data is leaving or has left: maybe delivered
-UNKNOWN = "unknown"  # data-sent, and the reply never came: never resent automatically
-REFUSED = "refused"  # the server refused it for good: waits for the person
-HELD = "held"  # the profile failed (login, TLS, configuration): waits for the person
-INTERRUPTED = "interrupted"  # shown, never stored: "sending" by a process that is gone
-NO_RECORD = "no record"  # shown, never stored: a message whose record is missing or damaged
-
-BACKOFF_START = 60.0
-BACKOFF_MAX = 3600.0
-# Maildir readers delete tmp/ files older than 36 hours; one whose writer (the pid in its
-# name) is gone is removed at once.
-TMP_MAX_AGE = 36 * 3600.0
-
-# Where a message goes after an attempt, by outcome. `fresh` is a send from the form or the
-# command line: the person is still there to take the message back; a flush runs unattended,
-# so the message stays here, marked, with the explanation.
-_AFTER_FLUSH = {
-    Outcome.TEMPORARY: QUEUED,
-    Outcome.NOT_TRIED: QUEUED,
-    Outcome.CANCELLED: QUEUED,
-    Outcome.UNKNOWN: UNKNOWN,
-    Outcome.REFUSED: REFUSED,
-    Outcome.INPUT: REFUSED,
-    Outcome.AUTH_FAILED: HELD,  # never retried by itself: a lockout waits behind repeated logins
-    Outcome.TLS_FAILED: HELD,
-    Outcome.CONFIG: HELD,
-}
-_AFTER_SEND = {Outcome.TEMPORARY: QUEUED, Outcome.UNKNOWN: UNKNOWN}  # else: back with the person
-_COUNTS_AS_TRY = {Outcome.TEMPORARY, Outcome.UNKNOWN, Outcome.REFUSED, Outcome.AUTH_FAILED}
-
-
-class OutboxBusy(Exception):
-    """Another process (or another task of this one) is sending the entry right now."""
-
-
-class OutboxUnreadable(Exception):
-    """The entry's record is missing or damaged: it can be edited or deleted, not resent."""
-
-
-class OutboxEntry(NamedTuple):
-    id: str
-    profile_id: str
-    sender: str
-    recipients: tuple[str, ...]
-    smtputf8: bool
-    message_id: str
-    subject: str
-    state: str
-    attempts: int = 0
-    last_error: str = ""
-    queued_at: str = ""
-    next_try: float = 0.0
-    pid: int | None = None
-    last_attempt_id: str | None = None
-    delivered_to: tuple[str, ...] = ()  # recipients who already have it (a partial send)
-    busy: bool = False  # read from the lock, never stored: a live process holds the claim
-
-    @property
-    def effective_state(self) -> str:
-        """The state as it stands now: a claim whose process died is resolved here."""
-        if self.state == SENDING and not self.busy:
-            return INTERRUPTED
-        if self.state == DATA_SENT:
-            return SENDING if self.busy else UNKNOWN
-        return self.state
-
-    @property
-    def interrupted(self) -> bool:
-        """Marked as sending by a process that is gone, before its end of data left."""
-        return self.effective_state == INTERRUPTED
-
-    @property
-    def waiting(self) -> bool:
-        """Will be sent by the next retry or flush (never an unknown outcome)."""
-        return self.effective_state in (QUEUED, INTERRUPTED)
-
-    @property
-    def needs_person(self) -> bool:
-        """Waits for the person's decision: unknown, refused or held."""
-        return self.effective_state in (UNKNOWN, REFUSED, HELD, NO_RECORD)
-
-    def due(self, now: float | None = None) -> bool:
-        return self.waiting and self.next_try <= (time.time() if now is None else now)
-
-    @property
-    def state_label(self) -> str:
-        return {UNKNOWN: "unknown", HELD: "held"}.get(self.effective_state, self.effective_state)
-
-
-def backoff(attempts: int) -> float:
-    """Seconds to wait after `attempts` failed tries: 1, 2, 4… minutes, at most an hour."""
-    return float(min(BACKOFF_MAX, BACKOFF_START * 2 ** max(0, attempts - 1)))
 
 
 class Claim:
@@ -159,13 +65,6 @@ class Claim:
         self.release()
 
 
-class Settled(NamedTuple):
-    """Where a message went, and anything that could not be written on the way."""
-
-    state: str | None  # the new state, or None when it left the outbox (sent, or given back)
-    warnings: tuple[str, ...] = ()
-
-
 class Outbox:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or locations.outbox_dir()
@@ -184,34 +83,10 @@ class Outbox:
 
     def _lock(self, entry_id: str, create: bool = True) -> int | None:
         """Take the entry's lock without waiting; None when someone else holds it."""
-        path = self._lock_path(entry_id)
         if create:
             maildir.ensure_maildir(self.folder)  # refuses a linked folder before writing in it
             locations.ensure_private_dir(self._meta_dir)
-        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-        while True:
-            try:
-                fd = os.open(path, flags, 0o600)
-            except FileNotFoundError:
-                return None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                os.close(fd)
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    return None
-                raise
-            # Its last holder may have removed the file (entry sent) between open and flock:
-            # then this lock guards nothing, and a new file is needed.
-            try:
-                same = os.stat(path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                return fd
-            os.close(fd)
-            if not create:
-                return None
+        return try_lock(self._lock_path(entry_id), create)
 
     def _is_busy(self, entry_id: str) -> bool:
         fd = self._lock(entry_id, create=False)
@@ -332,7 +207,7 @@ class Outbox:
             if (
                 entry is None
                 or entry.state not in (SENDING, DATA_SENT)
-                or (entry.pid is not None and _alive(entry.pid))
+                or (entry.pid is not None and maildir.alive(entry.pid))
                 or time.monotonic() > deadline
             ):
                 return None
@@ -360,7 +235,7 @@ class Outbox:
             entry.state in (SENDING, DATA_SENT)
             and entry.pid is not None
             and entry.pid != os.getpid()
-            and _alive(entry.pid)
+            and maildir.alive(entry.pid)
         ):
             # Its sender lives, yet its lock was free: someone removed the lock file. Better
             # a message that waits than one sent twice.
@@ -577,7 +452,7 @@ class Outbox:
         Returns how many files went."""
         removed = 0
         for folder in (self.folder, locations.sent_dir(), locations.drafts_dir()):
-            removed += sweep_tmp(folder)
+            removed += maildir.sweep_tmp(folder)
         meta = self._meta_dir
         if not meta.is_dir() or meta.is_symlink():
             return removed
@@ -610,65 +485,6 @@ class Outbox:
             else:
                 claim.release()
         return removed
-
-
-def sweep_tmp(folder: Path, now: float | None = None) -> int:
-    """Remove files in `folder/tmp` that no live writer holds: older than 36 hours, or left
-    by a process of this host that is gone (its pid is in the Maildir name)."""
-    tmp = folder / "tmp"
-    if not tmp.is_dir() or tmp.is_symlink():
-        return 0
-    now = time.time() if now is None else now
-    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-    removed = 0
-    for path in tmp.iterdir():
-        try:
-            info = path.lstat()
-        except OSError:
-            continue
-        age = now - info.st_mtime
-        match = re.match(r"\d+\.M\d+P(\d+)Q\d+\.(.*)$", path.name)
-        orphan = match is not None and match.group(2) == host and not _alive(int(match.group(1)))
-        if age > TMP_MAX_AGE or orphan:
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed += 1
-    return removed
-
-
-def _unreadable(entry_id: str) -> OutboxEntry:
-    """An entry whose record is missing or damaged: shown, never sent by itself."""
-    return OutboxEntry(
-        entry_id,
-        "?",
-        "",
-        (),
-        False,
-        "",
-        "(no record)",
-        NO_RECORD,
-        last_error="its record is missing or damaged; edit it in the app (F8, e) or delete it",
-    )
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _died_after_dot() -> str:
-    return (
-        "mailtui stopped after the end of the message had left and before the server's reply, "
-        "so it may or may not have been delivered; check with the recipient, then retry or "
-        "delete it"
-    )
 
 
 def _why(exc: OSError) -> str:
