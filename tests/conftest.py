@@ -13,10 +13,11 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import tomli_w
@@ -24,6 +25,10 @@ import trustme
 
 from tui.core.transcript import SessionEvent, TranscriptEvent
 from tui.demo.servers import RunningServer, ServerSpec, ServerThread
+
+if TYPE_CHECKING:
+    from tui.core.message import Draft
+    from tui.core.profiles import Profile
 
 PASSWORD = "Tr0ub4dor&3 s3cret"
 USER = "jane"
@@ -159,6 +164,33 @@ def tls_server(servers: ServerThread, pki: Pki) -> RunningServer:
             auth_required=True,
         )
     )
+
+
+def down_server(servers: ServerThread) -> SimpleNamespace:
+    """Where a server was a moment ago: its port refuses connections now."""
+    running = servers.start(ServerSpec("isp"))
+    servers.stop(running)
+    return SimpleNamespace(host=running.host, port=running.port)
+
+
+def isp_at(home: Path, where: object, **extra: Any) -> Profile:
+    """The "isp" profile for the server at `where` (host, port), loaded; timeout 3 s."""
+    from tui.core.profiles import load_profile
+
+    return load_profile(isp_profile(home, where, **{"timeout": 3, **extra}))  # type: ignore[arg-type]
+
+
+async def queue_while_down(
+    home: Path, servers: ServerThread, drafts: Sequence[Draft], **extra: Any
+) -> Profile:
+    """File `drafts` in the outbox with a temporary failure each (the server was down)."""
+    from tui.core import sending
+
+    profile = isp_at(home, down_server(servers), **extra)
+    for draft in drafts:
+        result = await sending.send(profile, draft, probe=())
+        assert result.exit_code == 75, result.summary
+    return profile
 
 
 def write_profile(home: Path, profile_id: str, **keys: Any) -> Path:

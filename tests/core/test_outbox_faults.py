@@ -15,43 +15,34 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-from tests.conftest import REPO, LeakGuard, Pki, isp_profile, portal_profile, run_cli
+from tests.conftest import (
+    REPO,
+    LeakGuard,
+    Pki,
+    down_server,
+    isp_at,
+    isp_profile,
+    portal_profile,
+    queue_while_down,
+    run_cli,
+)
 from tests.scripted_server import dialogue, start_scripted
 from tui.core import maildir, sending
 from tui.core.drafts import Drafts
 from tui.core.message import Draft
 from tui.core.outbox import Outbox, sweep_tmp
-from tui.core.profiles import Profile, load_profile
 from tui.core.results import ExitCode, Outcome
 from tui.demo.servers import ServerSpec, ServerThread
 
 DRAFT = Draft(to=("bob@example.org",), subject="Queued", body="Hello Bob\n")
 
 
-def _at(port: int) -> SimpleNamespace:
-    return SimpleNamespace(host="127.0.0.1", port=port)
-
-
-def _down_port(servers: ServerThread) -> int:
-    running = servers.start(ServerSpec("isp"))
-    servers.stop(running)
-    return running.port
-
-
-def _isp(home: Path, where: object, **extra: object) -> Profile:
-    return load_profile(isp_profile(home, where, **{"timeout": 3, **extra}))  # type: ignore[arg-type]
-
-
-async def _queue(home: Path, servers: ServerThread, count: int = 1, **extra: object) -> Profile:
-    """`count` messages queued while the server was down (a temporary failure each)."""
-    profile = _isp(home, _at(_down_port(servers)), **extra)
-    for index in range(count):
-        draft = Draft(to=(f"r{index}@example.org",), subject=f"Queued {index}", body="Hello\n")
-        result = await sending.send(profile, draft, probe=())
-        assert result.exit_code == ExitCode.TEMPFAIL, result.summary
-    return profile
+def _queued(count: int) -> list[Draft]:
+    return [
+        Draft(to=(f"r{index}@example.org",), subject=f"Queued {index}", body="Hello\n")
+        for index in range(count)
+    ]
 
 
 def _cli(*args: str, body: str = "") -> subprocess.Popen[str]:
@@ -86,7 +77,7 @@ def test_flush_refused_at_data_keeps_the_whole_message_and_exits_69(
 ) -> None:
     attachment = tmp_path / "report.pdf"
     attachment.write_bytes(os.urandom(50_000))
-    isp_profile(home, _at(_down_port(servers)), timeout=3)  # type: ignore[arg-type]
+    isp_profile(home, down_server(servers), timeout=3)  # type: ignore[arg-type]
     queued = run_cli(
         leak_guard,
         "send",
@@ -121,7 +112,7 @@ def test_flush_refused_at_data_keeps_the_whole_message_and_exits_69(
 async def test_a_server_that_stops_reading_the_body_leaves_it_queued(
     home: Path, servers: ServerThread
 ) -> None:
-    profile = _isp(home, _at(_down_port(servers)), timeout=1)
+    profile = isp_at(home, down_server(servers), timeout=1)
     big = Draft(to=("bob@example.org",), subject="Big", body="x" * 60 + "\n")
     attachment = home / "big.bin"
     attachment.write_bytes(os.urandom(20_000_000))
@@ -129,7 +120,7 @@ async def test_a_server_that_stops_reading_the_body_leaves_it_queued(
     assert result.outcome is Outcome.TEMPORARY
     no_size = ("PIPELINING", "8BITMIME")
     server = start_scripted(servers, dialogue({}, extensions=no_size, stop_reading_after=200_000))
-    profile = _isp(home, server, timeout=1)
+    profile = isp_at(home, server, timeout=1)
     flushed = await sending.flush(profile)
     [(_entry, outcome)] = flushed.messages
     # Before: a builtin TimeoutError that read as a "protocol" error, and the message deleted.
@@ -146,7 +137,7 @@ async def test_a_server_that_stops_reading_the_body_leaves_it_queued(
 async def test_two_flushes_at_once_deliver_each_message_once(
     home: Path, servers: ServerThread, leak_guard: LeakGuard
 ) -> None:
-    await _queue(home, servers, count=5)
+    await queue_while_down(home, servers, _queued(5))
     server = start_scripted(servers, dialogue({}, delay=0.2))  # slow: the flushes overlap
     isp_profile(home, server, timeout=5)  # type: ignore[arg-type]
     first, second = _cli("outbox", "flush"), _cli("outbox", "flush")
@@ -165,7 +156,7 @@ async def test_two_flushes_at_once_deliver_each_message_once(
 async def test_retry_or_delete_while_a_flush_sends_it_is_refused(
     home: Path, servers: ServerThread, leak_guard: LeakGuard
 ) -> None:
-    await _queue(home, servers)
+    await queue_while_down(home, servers, _queued(1))
     server = start_scripted(servers, dialogue({"DATA_END": "stall"}))
     isp_profile(home, server, timeout=30)  # type: ignore[arg-type]
     flush = _cli("outbox", "flush")
@@ -245,7 +236,7 @@ def test_ctrl_c_before_the_dot_is_not_sent_and_kept_as_a_draft(
 async def test_sigint_during_a_flush_after_the_dot_is_unknown_not_requeued(
     home: Path, servers: ServerThread, leak_guard: LeakGuard
 ) -> None:
-    await _queue(home, servers)
+    await queue_while_down(home, servers, _queued(1))
     server = start_scripted(servers, dialogue({"DATA_END": "stall"}))
     isp_profile(home, server, timeout=30)  # type: ignore[arg-type]
     flush = _cli("outbox", "flush")
@@ -416,16 +407,16 @@ async def test_sent_copy_failing_after_the_250_is_a_warning_not_a_resend(
 async def test_a_drop_after_message_2_of_4_leaves_3_and_4_queued(
     home: Path, servers: ServerThread
 ) -> None:
-    await _queue(home, servers, count=4)
+    await queue_while_down(home, servers, _queued(4))
     dropping = start_scripted(servers, dialogue({"DATA_END": ["250 2.0.0 Ok", "drop"]}))
-    profile = _isp(home, dropping)
+    profile = isp_at(home, dropping)
     flushed = await sending.flush(profile)
     outcomes = [result.outcome for _entry, result in flushed.messages]
     assert outcomes == [Outcome.SENT, Outcome.UNKNOWN, Outcome.NOT_TRIED, Outcome.NOT_TRIED]
     states = {e.subject: e.state_label for e in Outbox().entries()}
     assert states == {"Queued 1": "unknown", "Queued 2": "queued", "Queued 3": "queued"}
     good = start_scripted(servers, dialogue({}))
-    again = await sending.flush(_isp(home, good))
+    again = await sending.flush(isp_at(home, good))
     assert again.sent == 2 and good.messages == 2
     assert [e.subject for e in Outbox().entries()] == ["Queued 1"]
 
@@ -435,7 +426,7 @@ async def test_a_drop_after_message_2_of_4_leaves_3_and_4_queued(
 
 async def test_an_early_250_during_data_is_not_sent(home: Path, servers: ServerThread) -> None:
     server = start_scripted(servers, dialogue({"BODY": "250 2.0.0 Ok: queued early"}))
-    profile = _isp(home, server)
+    profile = isp_at(home, server)
     big = DRAFT._replace(body="line of the body\n" * 400_000)  # 6.8 MB: still going at the 250
     result = await sending.send(profile, big, probe=())
     assert result.outcome is not Outcome.SENT and result.exit_code != ExitCode.OK, result.summary
@@ -449,7 +440,7 @@ async def test_an_early_250_during_data_is_not_sent(home: Path, servers: ServerT
 async def test_a_failed_login_in_a_flush_is_held_not_retried(
     home: Path, servers: ServerThread, pki: Pki, leak_guard: LeakGuard
 ) -> None:
-    portal_profile(home, _at(_down_port(servers)), pki, timeout=3)  # type: ignore[arg-type]
+    portal_profile(home, down_server(servers), pki, timeout=3)  # type: ignore[arg-type]
     queued = run_cli(
         leak_guard, "send", "--profile", "portal", "--to", "bob@example.org", "--subject", "Later"
     )
@@ -501,13 +492,13 @@ def test_a_partial_send_keeps_only_the_refused_recipients(
 async def test_a_partial_flush_keeps_the_refused_part_marked(
     home: Path, servers: ServerThread
 ) -> None:
-    profile = _isp(home, _at(_down_port(servers)))
+    profile = isp_at(home, down_server(servers))
     both = Draft(to=("bob@example.org", "carol@example.org"), subject="Both", body="x\n")
     await sending.send(profile, both, probe=())
     server = start_scripted(
         servers, dialogue({"RCPT carol@example.org": "550 5.1.1 <carol@example.org>: unknown"})
     )
-    flushed = await sending.flush(_isp(home, server))
+    flushed = await sending.flush(isp_at(home, server))
     assert flushed.exit_code == ExitCode.UNAVAILABLE
     [entry] = Outbox().entries()
     assert entry.state_label == "refused"

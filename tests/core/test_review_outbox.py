@@ -8,40 +8,17 @@ import errno
 import os
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
-from tests.conftest import LeakGuard, isp_profile, run_cli
+from tests.conftest import LeakGuard, down_server, isp_at, isp_profile, queue_while_down, run_cli
 from tests.scripted_server import ScriptedServer, dialogue, start_scripted
 from tui.core import maildir, sending
 from tui.core.message import Draft
 from tui.core.outbox import Outbox
 from tui.core.outbox import store as outbox_module
-from tui.core.profiles import Profile, load_profile
 from tui.core.results import ExitCode
-from tui.demo.servers import ServerSpec, ServerThread
+from tui.demo.servers import ServerThread
 
 DRAFT = Draft(to=("bob@example.org",), subject="Review", body="Hello Bob\n")
-
-
-def _at(port: int) -> SimpleNamespace:
-    return SimpleNamespace(host="127.0.0.1", port=port)
-
-
-def _down_port(servers: ServerThread) -> int:
-    running = servers.start(ServerSpec("isp"))
-    servers.stop(running)
-    return running.port
-
-
-def _isp(home: Path, where: object, **extra: object) -> Profile:
-    return load_profile(isp_profile(home, where, **{"timeout": 3, **extra}))  # type: ignore[arg-type]
-
-
-async def _queue(home: Path, servers: ServerThread, draft: Draft = DRAFT) -> Profile:
-    profile = _isp(home, _at(_down_port(servers)))
-    result = await sending.send(profile, draft, probe=())
-    assert result.exit_code == ExitCode.TEMPFAIL, result.summary
-    return profile
 
 
 # -- a cancel while the session's claims are not covered by `_Run.finish` -------------------------
@@ -76,7 +53,7 @@ def test_ctrl_c_during_the_port_probe_does_not_leave_a_not_sent_message_queued(
     from tests.conftest import REPO
     from tui.core.drafts import Drafts
 
-    isp_profile(home, _at(_down_port(servers)), timeout=3)  # type: ignore[arg-type]
+    isp_profile(home, down_server(servers), timeout=3)  # type: ignore[arg-type]
     done = subprocess.run(
         [
             sys.executable,
@@ -114,7 +91,7 @@ async def test_cancel_while_a_large_message_is_filed_raises_cancelled_and_keeps_
     caller gets a crash instead of CancelledError, and the message is left claimed
     "sending" in the outbox: the next flush sends what the person interrupted."""
     server = start_scripted(servers, dialogue({}))
-    profile = _isp(home, server)
+    profile = isp_at(home, server)
     attachment = tmp_path / "big.bin"
     attachment.write_bytes(os.urandom(400_000))  # above 256 KB: filed in a thread
     started, gate = threading.Event(), threading.Event()
@@ -168,7 +145,7 @@ def test_an_entry_whose_record_is_missing_can_be_deleted(home: Path, leak_guard:
 def test_a_corrupt_record_does_not_block_its_entry_forever(
     home: Path, servers: ServerThread, leak_guard: LeakGuard
 ) -> None:
-    asyncio.run(_queue(home, servers))
+    asyncio.run(queue_while_down(home, servers, [DRAFT]))
     [entry] = Outbox().entries()
     (home / "outbox" / ".mailtui" / f"{entry.id}.json").write_text("{not json")
     deleted = run_cli(leak_guard, "outbox", "delete", entry.id)
@@ -186,9 +163,9 @@ async def test_a_full_disk_when_claiming_neither_crashes_the_flush_nor_keeps_the
     and exit 1 from `outbox flush`; a failed worker in the app), and while that exception is
     kept (Textual keeps a worker's error) the Claim inside its traceback holds the entry's
     lock: nobody in or out of the process can send, retry or delete it."""
-    await _queue(home, servers)
+    await queue_while_down(home, servers, [DRAFT])
     server = start_scripted(servers, dialogue({}))
-    profile = _isp(home, server)
+    profile = isp_at(home, server)
     real = outbox_module.write_private
 
     def full(path: Path, data: bytes, sync: bool = True) -> None:
@@ -221,12 +198,12 @@ async def test_a_greylisted_recipient_in_a_flush_stays_queued_not_refused(
     answer): the flush marks the rest "refused" (never retried) and exits 69, where a
     message whose only recipient got the same 451 is queued and retried (75)."""
     both = Draft(to=("bob@example.org", "carol@example.org"), subject="Both", body="x\n")
-    await _queue(home, servers, both)
+    await queue_while_down(home, servers, [both])
     server = start_scripted(
         servers,
         dialogue({"RCPT carol@example.org": "451 4.7.1 <carol@example.org>: greylisted, retry"}),
     )
-    flushed = await sending.flush(_isp(home, server))
+    flushed = await sending.flush(isp_at(home, server))
     [entry] = Outbox().entries()
     assert entry.recipients == ("carol@example.org",)
     assert entry.delivered_to == ("bob@example.org",)
@@ -249,7 +226,7 @@ def test_a_lock_file_removed_by_hand_does_not_let_a_second_flush_send_the_entry(
 
     from tests.conftest import REPO
 
-    asyncio.run(_queue(home, servers))
+    asyncio.run(queue_while_down(home, servers, [DRAFT]))
     [entry] = Outbox().entries()
 
     async def slow_first(reader, writer, server: ScriptedServer) -> None:  # type: ignore[no-untyped-def]
@@ -289,7 +266,7 @@ def test_records_and_locks_of_vanished_messages_are_cleaned_up(
     """kill -9 inside Outbox._remove_claimed (after the message file went, before its record
     and lock file), or a message file removed by a Maildir reader: its record and lock stay
     in outbox/.mailtui for ever; `outbox flush` sweeps tmp/ but never these."""
-    asyncio.run(_queue(home, servers))
+    asyncio.run(queue_while_down(home, servers, [DRAFT]))
     [entry] = Outbox().entries()
     Outbox()._path(entry.id).unlink()  # type: ignore[union-attr]
     meta = home / "outbox" / ".mailtui"
