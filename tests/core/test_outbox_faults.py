@@ -27,7 +27,7 @@ from tests.conftest import (
     queue_while_down,
     run_cli,
 )
-from tests.scripted_server import dialogue, start_scripted
+from tests.scripted_server import ScriptedServer, dialogue, start_scripted
 from tui.core import maildir, sending
 from tui.core.drafts import Drafts
 from tui.core.message import Draft
@@ -60,6 +60,34 @@ def _cli(*args: str, body: str = "") -> subprocess.Popen[str]:
     process.stdin.close()
     process.stdin = None  # communicate() must not touch it again
     return process
+
+
+NO_SIZE = ("PIPELINING", "8BITMIME")  # no SIZE limit: 20 MB go as far as DATA
+
+
+def _stuck_in_the_body(
+    home: Path, servers: ServerThread, tmp_path: Path, subject: str
+) -> tuple[ScriptedServer, subprocess.Popen[str]]:
+    """`mailtui send` of a 20 MB attachment to a server that stopped reading the body:
+    returned once the body has begun, the end of data still far off."""
+    server = start_scripted(servers, dialogue({"BODY": "stall"}, extensions=NO_SIZE))
+    isp_profile(home, server, timeout=60)  # type: ignore[arg-type]
+    attachment = tmp_path / "big.bin"
+    attachment.write_bytes(os.urandom(20_000_000))  # more than the socket buffers hold
+    send = _cli(
+        "send",
+        "--profile",
+        "isp",
+        "--to",
+        "bob@example.org",
+        "--subject",
+        subject,
+        "--attach",
+        str(attachment),
+        body=f"{subject}\n",
+    )
+    _wait(lambda: server.body_bytes > 0, what="the body")
+    return server, send
 
 
 def _wait(condition: object, seconds: float = 20.0, what: str = "") -> None:
@@ -118,8 +146,7 @@ async def test_a_server_that_stops_reading_the_body_leaves_it_queued(
     attachment.write_bytes(os.urandom(20_000_000))
     result = await sending.send(profile, big._replace(attachments=(attachment,)), probe=())
     assert result.outcome is Outcome.TEMPORARY
-    no_size = ("PIPELINING", "8BITMIME")
-    server = start_scripted(servers, dialogue({}, extensions=no_size, stop_reading_after=200_000))
+    server = start_scripted(servers, dialogue({}, extensions=NO_SIZE, stop_reading_after=200_000))
     profile = isp_at(home, server, timeout=1)
     flushed = await sending.flush(profile)
     [(_entry, outcome)] = flushed.messages
@@ -205,24 +232,7 @@ def test_ctrl_c_after_the_dot_is_unknown_not_a_draft(
 def test_ctrl_c_before_the_dot_is_not_sent_and_kept_as_a_draft(
     home: Path, servers: ServerThread, leak_guard: LeakGuard, tmp_path: Path
 ) -> None:
-    no_size = ("PIPELINING", "8BITMIME")  # no SIZE limit: 20 MB go as far as DATA
-    server = start_scripted(servers, dialogue({"BODY": "stall"}, extensions=no_size))
-    isp_profile(home, server, timeout=30)  # type: ignore[arg-type]
-    attachment = tmp_path / "big.bin"
-    attachment.write_bytes(os.urandom(20_000_000))  # more than the socket buffers hold
-    send = _cli(
-        "send",
-        "--profile",
-        "isp",
-        "--to",
-        "bob@example.org",
-        "--subject",
-        "Undotted",
-        "--attach",
-        str(attachment),
-        body="Not at the server yet.\n",
-    )
-    _wait(lambda: server.body_bytes > 0, what="the body")
+    server, send = _stuck_in_the_body(home, servers, tmp_path, "Undotted")
     time.sleep(0.2)
     send.send_signal(signal.SIGINT)
     out, err = send.communicate(timeout=30)
@@ -298,29 +308,12 @@ def test_kill_9_while_waiting_for_quit_is_sent_not_resent(
 def test_kill_9_before_the_dot_is_interrupted_and_sent_once_later(
     home: Path, servers: ServerThread, leak_guard: LeakGuard, tmp_path: Path
 ) -> None:
-    no_size = ("PIPELINING", "8BITMIME")  # no SIZE limit: 20 MB go as far as DATA
-    stalled = start_scripted(servers, dialogue({"BODY": "stall"}, extensions=no_size))
-    isp_profile(home, stalled, timeout=60)  # type: ignore[arg-type]
-    attachment = tmp_path / "big.bin"
-    attachment.write_bytes(os.urandom(20_000_000))  # more than the socket buffers hold
-    send = _cli(
-        "send",
-        "--profile",
-        "isp",
-        "--to",
-        "bob@example.org",
-        "--subject",
-        "Killed",
-        "--attach",
-        str(attachment),
-        body="Send me once.\n",
-    )
-    _wait(lambda: stalled.body_bytes > 0, what="the body")
+    stalled, send = _stuck_in_the_body(home, servers, tmp_path, "Killed")
     send.kill()
     send.communicate()
     [entry] = Outbox().entries()
     assert entry.state_label == "interrupted" and entry.waiting
-    good = start_scripted(servers, dialogue({}, extensions=no_size))
+    good = start_scripted(servers, dialogue({}, extensions=NO_SIZE))
     isp_profile(home, good, timeout=5)  # type: ignore[arg-type]
     flushed = run_cli(leak_guard, "outbox", "flush")
     assert flushed.code == 0, flushed.err
