@@ -812,3 +812,25 @@ async def test_the_retry_timer_never_cancels_a_retry_under_way(
         await wait_for(pilot, lambda: not Outbox().entries(), limit=15)
         await pilot.pause(0.5)
     assert slow.messages == 1
+
+
+async def test_a_partly_sent_message_comes_back_for_the_rest_only(
+    home: Path, servers: ServerThread
+) -> None:
+    """Bob has it already; editing it back from the outbox must not send it to him again."""
+    from tests.conftest import down_server, isp_at
+    from tests.scripted_server import dialogue
+    from tui.core import sending
+    from tui.core.message import Draft
+    from tui.core.outbox import Outbox
+    from tui.ui.screens.outbox import entry_as_draft
+
+    profile = isp_at(home, down_server(servers))
+    both = Draft(to=("Bob <bob@example.org>", "carol@example.org"), subject="Both", body="x\n")
+    assert (await sending.send(profile, both, probe=())).exit_code == 75
+    server = start_scripted(servers, dialogue({"RCPT carol@example.org": "550 5.1.1 unknown"}))
+    await sending.flush(isp_at(home, server))
+    [entry] = Outbox().entries()
+    assert entry.state_label == "refused" and entry.delivered_to == ("bob@example.org",)
+    back = entry_as_draft(Outbox(), entry)
+    assert back.to == ("carol@example.org",) and back.cc == () and back.bcc == ()

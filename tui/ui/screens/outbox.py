@@ -64,7 +64,7 @@ def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
         for address in getattr(header, "addresses", ())
     }
     bcc = tuple(r for r in entry.recipients if r.lower() not in shown)
-    return Draft(
+    draft = Draft(
         to=(str(message.get("To", "")),) if message.get("To") else (),
         cc=(str(message.get("Cc", "")),) if message.get("Cc") else (),
         bcc=(", ".join(bcc),) if bcc else (),
@@ -72,6 +72,12 @@ def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
         body=str(body).replace("\r\n", "\n"),
         attachments=tuple(attachments),
     )
+    if entry.delivered_to and entry.recipients:
+        # Partly sent: the headers name everyone, but it goes back for the rest only.
+        from tui.core.message import only_recipients
+
+        return only_recipients(draft, entry.recipients)
+    return draft
 
 
 class OutboxScreen(Screen[None]):
