@@ -461,7 +461,7 @@ def _outbox(args: argparse.Namespace) -> int:
                     print(f"Deleted {entry.id} ({_shown(entry.subject)}).")
                 else:
                     box.release(entry.id)
-                    print(f"{entry.id} will be sent by the next flush.")
+                    print(f"{entry.id} is queued again; flushing the outbox now.")
             except OutboxBusy:
                 _say(f"{entry.id} is being sent right now; try again when that send is over")
                 return ExitCode.TEMPFAIL
