@@ -20,8 +20,8 @@ from tui.core.drafts import Drafts
 from tui.core.message import Draft
 from tui.core.outbox import Outbox
 from tui.core.profiles import Profile, load_profile
+from tui.core.redaction import secret_forms
 from tui.core.results import AttemptResult, ExitCode, Outcome
-from tui.core.session import secret_forms
 from tui.demo.servers import ServerThread
 
 TIMEOUT = 1.0

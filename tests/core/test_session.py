@@ -1,7 +1,7 @@
 """The SMTP session's own decisions: which address it connects to, what it says about SIZE.
 
 All servers are on loopback. A name's addresses come from the session's resolver
-(`session._addresses`), replaced here so that a name can lead to loopback ports that behave
+(`connecting._addresses`), replaced here so that a name can lead to loopback ports that behave
 as a test needs: one that hangs, one that answers.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Transcript, isp_profile
-from tui.core import sending, session
+from tui.core import connecting, sending
 from tui.core.message import Draft
 from tui.core.network import AddressInfos
 from tui.core.profiles import load_profile
@@ -63,7 +63,7 @@ def _resolve_to(monkeypatch: pytest.MonkeyPatch, *addresses: tuple[str, int]) ->
         assert host == "localhost"
         return infos
 
-    monkeypatch.setattr(session, "_addresses", resolver)
+    monkeypatch.setattr(connecting, "_addresses", resolver)
 
 
 async def test_a_dead_first_address_does_not_use_up_the_timeout(
@@ -113,7 +113,7 @@ def test_addresses_alternate_ip_versions() -> None:
         (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (f"2001:db8::{n}", 25, 0, 0)) for n in (1, 2)
     ]
     v4 = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"192.0.2.{n}", 25)) for n in (1, 2)]
-    order = [info[4][0] for info in session._interleaved([*v6, *v4])]
+    order = [info[4][0] for info in connecting._interleaved([*v6, *v4])]
     assert order == ["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"]
 
 

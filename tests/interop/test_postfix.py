@@ -33,8 +33,8 @@ from tests.conftest import LeakGuard, Transcript, run_cli, write_profile
 from tui.core import locations, maildir, sending
 from tui.core.message import Draft
 from tui.core.profiles import load_profile
+from tui.core.redaction import secret_forms
 from tui.core.results import AttemptResult, ExitCode, Outcome
-from tui.core.session import secret_forms
 from tui.core.tls import fingerprint
 
 pytestmark = pytest.mark.postfix

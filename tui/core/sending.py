@@ -30,9 +30,10 @@ from tui.core.network import (
 from tui.core.network_history import NetworkHistory
 from tui.core.outbox import HELD, QUEUED, REFUSED, UNKNOWN, Claim, Outbox, OutboxEntry, Settled
 from tui.core.profiles import Profile
+from tui.core.reports import MessageReport, SessionReport
 from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
-from tui.core.session import MessageReport, SessionReport, SmtpSession
+from tui.core.session import SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 from tui.core.verdict import Context, early_failure, judge
 

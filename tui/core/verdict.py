@@ -4,8 +4,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from tui.core.profiles import Profile
+from tui.core.reports import MessageReport, SessionReport
 from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome
-from tui.core.session import MessageReport, SessionReport
 
 OUTCOME_BY_EXIT = {
     ExitCode.UNAVAILABLE: Outcome.REFUSED,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from tui.core.session import scrub, secret_forms
+from tui.core.redaction import scrub, secret_forms
 from tui.core.transcript import printable
 
 USER = "jane"
