@@ -194,3 +194,14 @@ async def test_full_disk_before_sending_is_a_clear_error(
     assert server.sink.connections == 0
     assert list(maildir.messages(home / "outbox")) == []
     assert list((home / "outbox" / "tmp").iterdir()) == []
+
+
+def test_messages_are_listed_oldest_first_within_a_second(home: Path) -> None:
+    """Maildir names carry microseconds without leading zeros: compared as text, M99999
+    came after M100000 and a flush sent messages out of order."""
+    folder = maildir.ensure_maildir(home / "outbox")
+    host = "vm"
+    names = [f"1796070000.M{micro}P1Q{n}.{host}" for n, micro in enumerate((5, 99_999, 100_000))]
+    for name in reversed(names):
+        (folder / "new" / name).write_bytes(b"x")
+    assert [p.name for p in maildir.messages(folder)] == names

@@ -95,8 +95,17 @@ def write_with(
     return final, result
 
 
+def _age_key(path: Path) -> tuple[int, int, int, str]:
+    """Oldest first: seconds and microseconds of the name as numbers (as text, "M99999"
+    would sort after "M100000" of the same second), then its counter; other names last."""
+    match = re.match(r"(\d+)\.M(\d+)P\d+Q(\d+)", path.name)
+    if match is None:
+        return (2**63, 0, 0, path.name)
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3)), path.name)
+
+
 def messages(folder: Path) -> Iterator[Path]:
-    """Every message in `new/` and `cur/`, oldest name first."""
+    """Every message in `new/` and `cur/`, oldest first."""
     found: list[Path] = []
     for sub in ("new", "cur"):
         directory = folder / sub
@@ -104,7 +113,7 @@ def messages(folder: Path) -> Iterator[Path]:
             found.extend(
                 p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")
             )
-    yield from sorted(found, key=lambda p: p.name)
+    yield from sorted(found, key=_age_key)
 
 
 def base_name(path: Path) -> str:
