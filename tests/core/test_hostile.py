@@ -67,7 +67,7 @@ BROKEN_CONNECTIONS = [
         {},
         "421 4.3.2 Service shutting down",
         Outcome.TEMPORARY,
-        "greeting-refused",
+        "greeting-busy",
     ),
     ("greets then closes", {"AFTER_GREETING": "drop"}, None, Outcome.TEMPORARY, "disconnected"),
     ("drops after MAIL", {"MAIL": "drop"}, None, Outcome.TEMPORARY, "disconnected"),
@@ -101,12 +101,12 @@ BROKEN_CONNECTIONS = [
         Outcome.REFUSED,
         "recipient-unknown",
     ),
-    ("malformed reply", {"MAIL": b"hello there\r\n"}, None, Outcome.TLS_FAILED, "protocol-error"),
+    ("malformed reply", {"MAIL": b"hello there\r\n"}, None, Outcome.FAILED, "protocol-error"),
     (
         "over-long reply",
         {"MAIL": b"250 " + b"x" * 10_000 + b"\r\n"},
         None,
-        Outcome.TLS_FAILED,
+        Outcome.FAILED,
         "protocol-error",
     ),
     (
@@ -116,21 +116,21 @@ BROKEN_CONNECTIONS = [
             + b"250-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n" * 50_000
         },
         None,
-        Outcome.TLS_FAILED,
+        Outcome.FAILED,
         "protocol-error",
     ),
     (
         "several replies in one packet",
         {"EHLO": b"250 mx.example.net\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
         None,
-        Outcome.TLS_FAILED,
+        Outcome.FAILED,
         "protocol-error",
     ),
     (
         "unsolicited reply after greeting",
         {},
         b"220 mx ESMTP\r\n250 surprise\r\n",
-        Outcome.TLS_FAILED,
+        Outcome.FAILED,
         "protocol-error",
     ),
 ]

@@ -31,6 +31,7 @@ _TELLING = {
     Outcome.REFUSED: FAILED,
     Outcome.AUTH_FAILED: FAILED,
     Outcome.TLS_FAILED: FAILED,
+    Outcome.FAILED: FAILED,
     Outcome.TEMPORARY: FAILED,
 }
 
@@ -192,27 +193,26 @@ class NetworkHistory:
         identity: NetworkIdentity,
         local_address: str | None = None,
     ) -> Profile | None:
-        """The other profile most likely to work here: one that worked here, then one that
-        logs in, then one whose networks include this one; never one that failed here."""
+        """The other profile most likely to work here (diagnosis.suggest_profile, the one
+        ranker): what worked here first, never what failed here."""
+        from tui.core.diagnosis import suggest_profile
 
-        def score(profile: Profile) -> float:
-            here = self.here(identity, profile.id)
-            if here.verdict == FAILED:
-                return -1.0
-            value = 0.0
-            if here.verdict == WORKED:
-                value += 4
-            if profile.logs_in:
-                value += 2
-            elif profile.networks and not outside_networks(profile, local_address):
-                value += 1
-            else:
-                value -= 0.5
-            return value
+        def trusted_here(profile: Profile) -> bool:
+            return bool(profile.networks) and not outside_networks(profile, local_address)
 
-        candidates = [p for p in profiles if p.id != current.id]
-        ranked = sorted(candidates, key=score, reverse=True)
-        return ranked[0] if ranked and score(ranked[0]) > 0 else None
+        return suggest_profile(current, profiles, self.score_for(identity), trusted_here)
+
+    def worked_elsewhere(self, identity: NetworkIdentity, profile_id: str) -> bool:
+        """Whether `profile_id` worked on some other network than this one."""
+        networks = self._networks()
+        return any(
+            key != identity.key
+            and isinstance(network, dict)
+            and isinstance(network.get("profiles"), dict)
+            and isinstance(network["profiles"].get(profile_id), dict)
+            and network["profiles"][profile_id].get("verdict") == WORKED
+            for key, network in networks.items()
+        )
 
     def score_for(self, identity: NetworkIdentity) -> Any:
         """A `prefer` function for diagnosis.suggest_profile: what worked here ranks first."""

@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # the connection broke after the end of DATA: maybe delivered
     AUTH_FAILED = "auth-failed"
     TLS_FAILED = "tls-failed"
+    FAILED = "failed"  # the server misbehaved (an unreadable reply), or mailtui's own disk
     CONFIG = "config"
     INPUT = "input"
     CANCELLED = "cancelled"  # stopped before the end of the message left: not sent

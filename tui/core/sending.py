@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from tui.core.diagnosis import Context, early_failure, judge
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
 from tui.core.network import (
@@ -35,7 +36,6 @@ from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
 from tui.core.session import SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
-from tui.core.verdict import Context, early_failure, judge
 
 # The worst outcome decides a flush's exit code: what the person must act on comes first.
 SEVERITY = (
@@ -282,6 +282,7 @@ class Attempt:
                     source=self.profile.source_address,
                 )
                 note = describe_probe(self.profile.host, results)
+                run.probe = results
                 ports = ", ".join(
                     f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
                 )
@@ -320,6 +321,7 @@ class _Run:
         )
         self.started = datetime.now().astimezone()
         self.early: dict[int, Settled] = {}  # messages filed the moment they were accepted
+        self.probe: dict[int, bool] | None = None  # which ports answered, after a failed connect
         self.finished: list[tuple[OutboxEntry | None, AttemptResult]] | None = None
 
     async def prepare(self) -> None:
@@ -345,12 +347,17 @@ class _Run:
     # -- the outcome ---------------------------------------------------------------------------
 
     def _context(self, client: str | None, note: str | None) -> Context:
+        from tui.core.network import outside_networks
+
         return Context(
             self.profile,
             self.attempt.profiles,
             self.history.score_for(self.identity),
             client or self.local_address,
             note,
+            self.probe,
+            outside_networks(self.profile, self.local_address, client),
+            self.history.worked_elsewhere(self.identity, self.profile.id),
         )
 
     def _judge(

@@ -30,6 +30,7 @@ _AFTER_FLUSH = {
     Outcome.INPUT: REFUSED,
     Outcome.AUTH_FAILED: HELD,  # never retried by itself: a lockout waits behind repeated logins
     Outcome.TLS_FAILED: HELD,
+    Outcome.FAILED: HELD,
     Outcome.CONFIG: HELD,
 }
 _AFTER_SEND = {Outcome.TEMPORARY: QUEUED, Outcome.UNKNOWN: UNKNOWN}  # else: back with the person

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
-from tui.core.results import PHASES, AttemptResult
+from tui.core.results import PHASES, AttemptResult, ExitCode
 from tui.core.transcript import Mark, SessionEvent, StateChange, TranscriptEvent, printable
 
 MARK_STYLES: dict[str, str] = {
@@ -42,6 +42,7 @@ STATE_LABELS = {
     "would-work": "will work",
     "check-refused": "will be refused",
     "check-unknown": "cannot tell",
+    "check-config": "profile error",
     "partial": "partly sent",
     "refused": "failed: refused",
     "temporary": "failed for now",
@@ -55,6 +56,7 @@ GOOD_STATES = ("sent", "would-work")
 BAD_STATES = (
     "failed",
     "check-refused",
+    "check-config",
     "partial",
     "refused",
     "temporary",
@@ -178,7 +180,10 @@ class TranscriptPane(Vertical):
         self.query_one(PhaseBar).timings = dict(result.timings)
         state = result.outcome.value
         if check and state != "would-work":
-            state = "check-unknown" if result.summary.startswith("cannot tell") else "check-refused"
+            state = {
+                ExitCode.TEMPFAIL: "check-unknown",
+                ExitCode.CONFIG: "check-config",
+            }.get(result.exit_code, "check-refused")
         self.state = state
 
     def watch_state(self) -> None:
