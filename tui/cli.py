@@ -419,8 +419,9 @@ def _check(args: argparse.Namespace) -> int:
     if result.tls:
         print(f"TLS:      {_shown(result.tls)}")
     for rcpt in result.recipients:
-        reply = rcpt.text.splitlines()[0] if rcpt.text else ""
-        print(f"RCPT:     {rcpt.address}: {rcpt.code} {_shown(reply)}")
+        from tui.core.diagnosis import one_sentence
+
+        print(f"RCPT:     {rcpt.address}: {rcpt.code} {one_sentence(rcpt.text)}")
     print(f"Verdict:  {_shown(result.summary)}")
     return int(result.exit_code)
 

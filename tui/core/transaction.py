@@ -20,7 +20,7 @@ from tui.core.reporter import Reporter
 from tui.core.reports import Journal, MessageReport, Stop
 from tui.core.results import Failure, RecipientResult
 from tui.core.smtp_client import TracingSMTP
-from tui.core.transcript import Mark, printable
+from tui.core.transcript import Mark
 
 CHUNK_SIZE = 64 * 1024
 
@@ -111,7 +111,8 @@ class MailTransaction:
             reply = await self.reporter.command(
                 "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode())
             )
-            last = RecipientResult(rcpt, reply.code, printable(reply.message))
+            # Kept as the server sent it (already scrubbed of secrets): escaped when shown.
+            last = RecipientResult(rcpt, reply.code, reply.message)
             current.recipients.append(last)
             if reply.code in (250, 251):
                 accepted.append(rcpt)

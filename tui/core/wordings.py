@@ -23,7 +23,7 @@ class ReplyRule(NamedTuple):
     kind: Kind
     pattern: str | None  # a regular expression, case-insensitive; None: any text
     sentence: str
-    example: str  # a reply as the server sends it, "\n" between continuation lines
+    example: str  # a reply as the server sends it: "CODE text" lines, "\n" between them
     stage: str  # where the example is given: greeting, starttls, auth, mail, rcpt, data
     source: str
     codes: tuple[int, int] | None = None  # the reply code's range; None: any
@@ -82,8 +82,8 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         r"5\.7\.14|log ?in via your web browser|web browser and then try again",
         "The provider blocked this sign-in until {user} logs in on its website{said}: sign in "
         "there once from this machine's network, confirm it was you, then send again.",
-        "534-5.7.14 <https://accounts.google.com/signin/continue?...> Please log in via your "
-        "web browser and\n534-5.7.14 then try again.\n534 5.7.14  Learn more at "
+        "534 5.7.14 <https://accounts.google.com/signin/continue?...> Please log in via your "
+        "web browser and\n534 5.7.14 then try again.\n534 5.7.14  Learn more at "
         "https://support.google.com/mail/answer/78754",
         "auth",
         "Gmail (support.google.com/mail/answer/78754)",
@@ -96,7 +96,7 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         "The provider wants an app password for {user}, not the account's own password{said}: "
         "turn on 2-Step Verification, create an app password in the account's security "
         "settings and use it here (or sign in with OAuth2).",
-        "534-5.7.9 Application-specific password required. Learn more at\n534 5.7.9  "
+        "534 5.7.9 Application-specific password required. Learn more at\n534 5.7.9  "
         "https://support.google.com/mail/?p=InvalidSecondFactor",
         "auth",
         "Gmail",
@@ -141,7 +141,7 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         None,
         "The server rejected the username or password for {user}{said}; check them (and "
         "whether the provider requires an app password).",
-        "535-5.7.8 Username and Password not accepted. For more information, go to\n535 5.7.8  "
+        "535 5.7.8 Username and Password not accepted. For more information, go to\n535 5.7.8  "
         "https://support.google.com/mail/?p=BadCredentials",
         "auth",
         "Gmail; Microsoft (535 5.7.3 Authentication unsuccessful); Postfix",
@@ -165,7 +165,7 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         r"sending limit|5\.4\.5|daily (user )?(sending )?(quota|limit)",
         "The account reached its sending limit for the day{said}: the message stays in the "
         "outbox and goes out when the limit resets (usually within 24 hours).",
-        "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\n550-5.4.5 "
+        "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail\n550 5.4.5 "
         "sending limits go to\n550 5.4.5  https://support.google.com/a/answer/166852",
         "mail",
         "Gmail",
@@ -189,7 +189,7 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         "The server does not take mail straight from this network's address{here}{said}, as "
         "it is a home or mobile range: send through your provider's submission server with a "
         "login.",
-        "550-5.7.1 [192.0.2.7] The IP you're using to send mail is not authorized to send "
+        "550 5.7.1 [192.0.2.7] The IP you're using to send mail is not authorized to send "
         "email directly to our servers. Please use the SMTP relay at your service provider "
         "instead. Learn more at\n550 5.7.1  https://support.google.com/mail/?p=NotAuthorizedError",
         "rcpt",

@@ -1,0 +1,156 @@
+"""Every row of the wordings table, spoken by a scripted server on loopback: the kind it is
+given, the exit code that kind carries, and an explanation that quotes the server once, on
+one line, with the next step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Pki, isp_profile, portal_profile
+from tests.scripted_server import dialogue, start_scripted
+from tui.core import sending
+from tui.core.diagnosis import Context, diagnose, one_sentence
+from tui.core.kinds import KINDS, Kind
+from tui.core.message import Draft
+from tui.core.profiles import Profile, load_profile, load_profiles
+from tui.core.results import Failure
+from tui.core.wordings import REPLY_RULES, ReplyRule
+from tui.demo.servers import ServerSpec, ServerThread
+
+DRAFT = Draft(to=("bob@example.org",), subject="Hello", body="Hi")
+KEYS = {"mail": "MAIL", "rcpt": "RCPT", "data": "DATA_END", "auth": "AUTH", "starttls": "STARTTLS"}
+
+
+def _row_id(rule: ReplyRule) -> str:
+    return f"{rule.kind.value}:{rule.example[:40]}"
+
+
+@pytest.mark.parametrize("rule", REPLY_RULES, ids=[_row_id(r) for r in REPLY_RULES])
+async def test_every_row_explains_its_example(
+    home: Path, servers: ServerThread, pki: Pki, rule: ReplyRule
+) -> None:
+    logs_in = rule.stage in ("auth", "starttls")
+    if rule.stage == "greeting":
+        behaviour = dialogue(greeting=rule.example.replace("\n", "\r\n" + rule.example[:3] + "-"))
+    else:
+        context = pki.server_context if logs_in else None
+        behaviour = dialogue({KEYS[rule.stage]: rule.example}, tls_context=context)
+    server = start_scripted(servers, behaviour)
+    if logs_in:
+        portal_profile(home, server, pki)  # type: ignore[arg-type]
+        profile_id = "portal"
+    else:
+        isp_profile(home, server)  # type: ignore[arg-type]
+        profile_id = "isp"
+    other = servers.start(ServerSpec("other", security="starttls", tls_context=pki.server_context))
+    portal_profile(home, other, pki, profile_id="webmail", **{"from": "jane@portal.example"})
+    found = load_profiles()
+    profile = found.get(profile_id)
+    assert profile is not None
+    result = await sending.send(profile, DRAFT, profiles=found.profiles, probe=())
+    assert result.diagnosis is not None, result.summary
+    assert result.diagnosis.kind == rule.kind, result.summary
+    assert result.exit_code == KINDS[rule.kind].exit_code
+    code = rule.example[:3]
+    text = "\n".join(line[4:] for line in rule.example.split("\n"))
+    said = f'(it said "{code} {one_sentence(text)}")'
+    assert said in result.summary, result.summary  # the server's words, on one line
+    assert result.summary.count("(it said") == 1, result.summary  # quoted once
+    assert ("Retry with" in result.summary) == (
+        KINDS[rule.kind].suggest_other and result.diagnosis.retry_profile is not None
+    )
+
+
+def test_a_multi_line_reply_reads_as_one_sentence() -> None:
+    gmail = (
+        "5.7.8 Username and Password not accepted. For more information, go to\n"
+        "5.7.8  https://support.google.com/mail/?p=BadCredentials d2-20020a17\n"
+    )
+    assert one_sentence(gmail) == (
+        "5.7.8 Username and Password not accepted. For more information, go to "
+        "https://support.google.com/mail/?p=BadCredentials d2-20020a17"
+    )
+    assert one_sentence("boom\x1b[31m\nred") == "boom\\x1b[31m red"
+
+
+def _isp(home: Path, **extra: object) -> Profile:
+    where = type("Where", (), {"host": "smtp.isp.example", "port": 25})
+    return load_profile(isp_profile(home, where, **extra))  # type: ignore[arg-type]
+
+
+def _portal(home: Path, profile_id: str, host: str, port: int, sender: str) -> Profile:
+    from tests.conftest import write_profile
+
+    path = write_profile(
+        home,
+        profile_id,
+        name=profile_id.title(),
+        **{"from": sender},
+        host=host,
+        port=port,
+        security="starttls" if port != 465 else "tls",
+        auth="plain",
+        username="jane",
+        password="x",
+    )
+    return load_profile(path)
+
+
+def test_an_unworded_5xx_at_rcpt_is_probably_relaying_when_untrusted_here(home: Path) -> None:
+    profile = _isp(home, networks=["192.0.2.0/24"])
+    haraka = Failure("rcpt", code=550, text="I cannot deliver mail for <bob@example.org>")
+    odd = Failure("rcpt", code=550, text="Go away", recipient="bob@example.org")
+    assert diagnose(haraka, Context(profile)).kind == Kind.RELAY_DENIED  # worded: a row
+    plain = diagnose(odd, Context(profile))
+    assert plain.kind == Kind.REFUSED  # nothing says relaying: no guess
+    outside = diagnose(odd, Context(profile, outside=True))
+    assert outside.kind == Kind.RELAY_PROBABLY and "probably a refusal to relay" in (
+        outside.explanation
+    )
+    elsewhere = diagnose(odd, Context(profile, worked_elsewhere=True))
+    assert elsewhere.kind == Kind.RELAY_PROBABLY and "worked on another network" in (
+        elsewhere.explanation
+    )
+    own = Failure("rcpt", code=550, text="Go away", recipient="someone@isp.example")
+    assert diagnose(own, Context(profile, outside=True)).kind == Kind.REFUSED  # its own domain
+
+
+def test_port_25_blocked_while_submission_answers_names_the_port(home: Path) -> None:
+    profile = _isp(home)
+    failure = Failure("connect", error="timeout")
+    diagnosis = diagnose(failure, Context(profile, probe={25: False, 465: False, 587: True}))
+    assert diagnosis.kind == Kind.PORT_BLOCKED
+    assert "port = 587" in diagnosis.explanation and 'security = "starttls"' in (
+        diagnosis.explanation
+    )
+    assert diagnose(failure, Context(profile, probe={25: False, 465: False, 587: False})).kind == (
+        Kind.CONNECTION_TIMEOUT
+    )
+
+
+def test_the_profile_to_use_instead_prefers_the_same_server_then_the_same_from(
+    home: Path,
+) -> None:
+    from tui.core.diagnosis import suggest_profile
+
+    isp = _isp(home)
+    same_server = _portal(home, "isp-submission", "smtp.isp.example", 587, "jane@isp.example")
+    same_from = _portal(home, "other-login", "mail.elsewhere.example", 587, "jane@isp.example")
+    portal = _portal(home, "portal", "smtp.portal.example", 587, "jane@portal.example")
+    everyone = [isp, portal, same_from, same_server]
+    assert suggest_profile(isp, everyone) == same_server
+    assert suggest_profile(isp, [isp, portal, same_from]) == same_from
+    assert suggest_profile(isp, [isp, portal]) == portal
+    failed_here = {"portal": -1.0}
+    assert suggest_profile(isp, [isp, portal], lambda p: failed_here.get(p.id, 0.0)) is None
+    relay = Failure("rcpt", code=554, text="5.7.1 <bob@example.org>: Relay access denied")
+    said = diagnose(relay, Context(isp, [isp, portal])).explanation
+    assert "Retry with Portal (profile portal), which logs in; it sends as jane@portal.example" in (
+        said
+    )
+
+
+def test_every_kind_has_its_row_in_the_table() -> None:
+    assert set(KINDS) == set(Kind)
