@@ -154,3 +154,219 @@ def test_the_profile_to_use_instead_prefers_the_same_server_then_the_same_from(
 
 def test_every_kind_has_its_row_in_the_table() -> None:
     assert set(KINDS) == set(Kind)
+
+
+# Wordings as the providers and MTAs send them (tui/core/wordings.py names the sources),
+# each with the kind it must get and words of the fix the person must read.
+WORDINGS = [
+    # (who, stage, reply, kind, words of the fix)
+    (
+        "Gmail",
+        "auth",
+        "534 5.7.9 Application-specific password required. For more "
+        "information, go to\n534 5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor "
+        "5b1f17b1804b1 - gsmtp",
+        Kind.APP_PASSWORD,
+        "2-Step Verification",
+    ),
+    (
+        "Gmail",
+        "auth",
+        "535 5.7.8 Username and Password not accepted. For more information, go "
+        "to\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials 5614622812f47 - gsmtp",
+        Kind.BAD_CREDENTIALS,
+        "app password",
+    ),
+    (
+        "Gmail",
+        "auth",
+        "534 5.7.14 <https://accounts.google.com/signin/continue?sarp=1&scc=1>\n"
+        "534 5.7.14 Please log in via your web browser and then try again.\n534 5.7.14  Learn "
+        "more at\n534 5.7.14  https://support.google.com/mail/answer/78754 z19sm56 - gsmtp",
+        Kind.WEB_LOGIN,
+        "sign in there once",
+    ),
+    (
+        "Gmail",
+        "mail",
+        "530 5.7.0 Must issue a STARTTLS command first. For more information, "
+        "go to\n530 5.7.0  https://support.google.com/a/answer/3221692 and review RFC 3207\n530 "
+        "5.7.0 specifications. ffacd0b85a97d - gsmtp",
+        Kind.TLS_REQUIRED,
+        'security = "starttls"',
+    ),
+    (
+        "Gmail",
+        "auth",
+        "454 4.7.0 Too many login attempts, please try again later. ca2sm42 - gsmtp",
+        Kind.TOO_MANY_LOGINS,
+        "wait a while",
+    ),
+    (
+        "Gmail",
+        "mail",
+        "550 5.4.5 Daily user sending limit exceeded. For more information on "
+        "Gmail\n550 5.4.5 sending limits go to\n550 5.4.5  https://support.google.com/a/answer/"
+        "166852 41be03b00d2f7 - gsmtp",
+        Kind.SENDING_LIMIT,
+        "limit resets",
+    ),
+    (
+        "Gmail",
+        "mail",
+        "530 5.5.1 Authentication Required. For more information, go to",
+        Kind.LOGIN_REQUIRED,
+        "profile that logs in",
+    ),
+    (
+        "Microsoft",
+        "auth",
+        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
+        "disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+        Kind.OAUTH_REQUIRED,
+        "OAuth2",
+    ),
+    (
+        "Microsoft",
+        "auth",
+        "535 5.7.139 Authentication unsuccessful, basic authentication is "
+        "disabled. [AS4P251CA0014.EURP251.PROD.OUTLOOK.COM]",
+        Kind.OAUTH_REQUIRED,
+        "OAuth2",
+    ),
+    (
+        "Microsoft",
+        "auth",
+        "535 5.7.3 Authentication unsuccessful [BN0PR04CA0137]",
+        Kind.BAD_CREDENTIALS,
+        "check them",
+    ),
+    (
+        "Microsoft",
+        "data",
+        "550 5.7.60 SMTP; Client does not have permissions to send as this sender",
+        Kind.SENDER_NOT_OWNED,
+        "whose From is this address",
+    ),
+    (
+        "Microsoft",
+        "data",
+        "554 5.2.252 SendAsDenied; jane@portal.example not allowed to send as jane@isp.example",
+        Kind.SENDER_NOT_OWNED,
+        "whose From is this address",
+    ),
+    (
+        "Microsoft",
+        "mail",
+        "530 5.7.57 Client not authenticated to send mail.",
+        Kind.LOGIN_REQUIRED,
+        "profile that logs in",
+    ),
+    (
+        "Yahoo/AOL",
+        "auth",
+        "535 5.7.0 (#AUTH005) Too many bad auth attempts.",
+        Kind.LOCKED_OUT,
+        "app password",
+    ),
+    (
+        "Yahoo",
+        "mail",
+        "553 From address not verified - see http://help.yahoo.com/l/us/yahoo/"
+        "mail/original/manage/sendfrom-07.html",
+        Kind.SENDER_NOT_OWNED,
+        "whose From",
+    ),
+    (
+        "Postfix",
+        "rcpt",
+        "553 5.7.1 <jane@isp.example>: Sender address rejected: not owned by user jane",
+        Kind.SENDER_NOT_OWNED,
+        "whose From",
+    ),
+    (
+        "Zoho",
+        "mail",
+        "553 Sender is not allowed to relay emails",
+        Kind.SENDER_NOT_OWNED,
+        "whose From",
+    ),
+    (
+        "Spamhaus via Postfix",
+        "rcpt",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.9] "
+        "blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9",
+        Kind.BLOCKLISTED,
+        "logs you in",
+    ),
+    (
+        "Yahoo MX",
+        "rcpt",
+        "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.25, "
+        "because the ip is in Spamhaus's list; see http://postmaster.yahoo.com/550-bl23.html",
+        Kind.BLOCKLISTED,
+        "logs you in",
+    ),
+    (
+        "hMailServer",
+        "rcpt",
+        "530 SMTP authentication is required.",
+        Kind.LOGIN_REQUIRED,
+        "profile that logs in",
+    ),
+    ("Exim", "auth", "535 Incorrect authentication data", Kind.BAD_CREDENTIALS, "check them"),
+    (
+        "Sendmail",
+        "rcpt",
+        "550 5.7.1 <bob@example.org>... Relaying denied. IP name possibly forged [192.0.2.4]",
+        Kind.RELAY_DENIED,
+        "refused to relay",
+    ),
+    (
+        "Sendmail",
+        "rcpt",
+        "450 4.4.0 <bob@example.org>... Relaying temporarily denied. Cannot "
+        "resolve PTR record for 192.0.2.4",
+        Kind.TEMPORARY,
+        "try again later",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "stage", "reply", "kind", "fix"),
+    WORDINGS,
+    ids=[f"{w[0]}:{w[3].value}:{w[2][:20]}" for w in WORDINGS],
+)
+async def test_providers_and_mtas_get_their_next_step(
+    home: Path,
+    servers: ServerThread,
+    pki: Pki,
+    who: str,
+    stage: str,
+    reply: str,
+    kind: Kind,
+    fix: str,
+) -> None:
+    logs_in = stage == "auth"
+    behaviour = dialogue({KEYS[stage]: reply}, tls_context=pki.server_context if logs_in else None)
+    server = start_scripted(servers, behaviour)
+    if logs_in:
+        profile = load_profile(portal_profile(home, server, pki))  # type: ignore[arg-type]
+    else:
+        profile = load_profile(isp_profile(home, server))  # type: ignore[arg-type]
+    result = await sending.send(profile, DRAFT, probe=())
+    assert result.diagnosis is not None and result.diagnosis.kind == kind, result.summary
+    assert result.exit_code == KINDS[kind].exit_code
+    assert fix in result.summary, result.summary
+    assert result.summary.count("(it said") == 1 and "\\x0a" not in result.summary
+
+
+async def test_openSMTPD_invalid_recipient_is_probably_relaying_when_untrusted(
+    home: Path, servers: ServerThread
+) -> None:
+    server = start_scripted(servers, dialogue({"RCPT": "550 Invalid recipient: <bob@example.org>"}))
+    profile = load_profile(isp_profile(home, server, networks=["192.0.2.0/24"]))  # type: ignore[arg-type]
+    result = await sending.send(profile, DRAFT, probe=())
+    assert result.diagnosis is not None and result.diagnosis.kind == Kind.RELAY_PROBABLY
+    assert "probably a refusal to relay" in result.summary

@@ -162,9 +162,10 @@ def diagnose(failure: Failure, context: Context) -> Diagnosis:
             facts["cert_reason"] = CERT_REASONS[kind].format(**facts)
     elif failure.code:
         rule = _reply_rule(failure)
-        if rule is not None:
+        why = _probably_relay(failure, context) if rule is None or rule.maybe_relay else None
+        if rule is not None and why is None:
             kind, sentence = rule.kind, rule.sentence
-        elif (why := _probably_relay(failure, context)) is not None:
+        elif why is not None:
             kind, sentence = Kind.RELAY_PROBABLY, RELAY_PROBABLY_SENTENCE
             facts["why"] = why
         else:

@@ -28,6 +28,9 @@ class ReplyRule(NamedTuple):
     source: str
     codes: tuple[int, int] | None = None  # the reply code's range; None: any
     stages: frozenset[str] | None = None  # where the rule applies; None: anywhere
+    # The same words mean a relay refusal too (OpenSMTPD): when what mailtui knows points
+    # to relaying (see diagnosis), it says "probably a refusal to relay" instead.
+    maybe_relay: bool = False
 
 
 def _at(*stages: str) -> frozenset[str]:
@@ -35,9 +38,9 @@ def _at(*stages: str) -> frozenset[str]:
 
 
 _ENVELOPE = _at("mail", "rcpt", "data")
-_RELAY_FIX = (
-    "it does not trust the network you are on now{here}, and only accepts mail without a "
-    "login from its own customers' addresses."
+_RELAY = (
+    "The server {hostname} refused to relay{said}: it does not trust the network you are on "
+    "now{here}, and only accepts mail without a login from its own customers' addresses."
 )
 
 REPLY_RULES: tuple[ReplyRule, ...] = (
@@ -170,6 +173,215 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         "mail",
         "Gmail",
     ),
+    ReplyRule(
+        Kind.SENDER_NOT_OWNED,
+        r"not owned by user|SendAsDenied|5\.7\.60|5\.2\.252|send as this sender|"
+        r"not allowed to send as|sender address is not allowed|from address not verified|"
+        r"sender is not allowed to relay|not allowed to send from this address",
+        "The server refused {sender} as the sender{said}: {user} may only send as addresses of "
+        "its own account. Send with the profile whose From is this address, or set from in "
+        "{file} to an address {user} owns.",
+        "553 5.7.1 <jane@isp.example>: Sender address rejected: not owned by user jane",
+        "rcpt",
+        "Postfix reject_sender_login_mismatch; Microsoft 550 5.7.60, 554 5.2.252",
+        PERMANENT,
+        _ENVELOPE,
+    ),
+    # -- relay, however the server words it (before "temporary": Postfix's default refusal,
+    # defer_unauth_destination, is a 454 that a retry only repeats) ------------------------
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relay access denied",
+        _RELAY,
+        "554 5.7.1 <bob@example.org>: Relay access denied",
+        "rcpt",
+        "Postfix reject_unauth_destination (smtpd_check.c)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relay access denied",
+        _RELAY,
+        "454 4.7.1 <bob@example.org>: Relay access denied",
+        "rcpt",
+        "Postfix defer_unauth_destination, the default since 2.10; mailcow",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relay not permitted",
+        _RELAY,
+        "550 relay not permitted",
+        "rcpt",
+        "Exim default configure ACL",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "not permitted to relay",
+        _RELAY,
+        "550 [192.0.2.9]:42630 is not permitted to relay through this server without\n"
+        "550 authentication.",
+        "rcpt",
+        "Exim on cPanel hosting",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relaying denied",
+        _RELAY,
+        "550 5.7.1 <bob@example.org>... Relaying denied. Proper authentication required.",
+        "rcpt",
+        "Sendmail with AUTH (cf/m4/proto.m4)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "unable to relay",
+        _RELAY,
+        "550 5.7.1 Unable to relay",
+        "rcpt",
+        "Exchange Server receive connector",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "5\\.7\\.54|non-accepted domain",
+        _RELAY,
+        "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain",
+        "rcpt",
+        "Exchange 2013-2019",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "tenantattribution",
+        _RELAY,
+        "550 5.7.64 TenantAttribution; Relay Access Denied",
+        "rcpt",
+        "Exchange Online (Office 365)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "allowed rcpthosts",
+        _RELAY,
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        "rcpt",
+        "qmail (qmail-smtpd.c err_nogateway)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "^513 relaying denied",
+        _RELAY,
+        "513 Relaying denied.",
+        "rcpt",
+        "Courier (module.esmtp/esmtp.C)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "cannot deliver mail for",
+        _RELAY,
+        "550 I cannot deliver mail for <bob@example.org>",
+        "rcpt",
+        "Haraka (connection.js)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "delivery is not allowed to this address",
+        _RELAY,
+        "550 Delivery is not allowed to this address.",
+        "rcpt",
+        "hMailServer (SMTPConnection.cpp)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relaying is denied",
+        _RELAY,
+        "550 5.7.1 Relaying is denied",
+        "rcpt",
+        "Kerio Connect support article",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "mail relay denied|invalid credentials for relay",
+        _RELAY,
+        "550 5.7.0 Mail relay denied 192.0.2.9. Invalid credentials for relay for one of the "
+        "domains in: isp.example",
+        "rcpt",
+        "Google Workspace SMTP relay (support.google.com/a/answer/6140680)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relay not allowed",
+        _RELAY,
+        "550 5.1.2 Relay not allowed.",
+        "rcpt",
+        "Stalwart (crates/smtp/src/inbound/rcpt.rs)",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relaying denied for",
+        _RELAY,
+        "550 relaying denied for <bob@example.org>",
+        "rcpt",
+        "Yahoo MX",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "relaying disallowed",
+        _RELAY,
+        "553 Relaying disallowed",
+        "rcpt",
+        "Zoho MX",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        "mail relay not allowed",
+        _RELAY,
+        "550 Mail Relay not allowed",
+        "rcpt",
+        "Gordano GMS",
+        None,
+        _ENVELOPE,
+    ),
+    ReplyRule(
+        Kind.RELAY_DENIED,
+        r"\(relaying\) is not allowed|we do not relay|relaying to .* (prohibited|denied)|"
+        r"smtp relaying denied|relay(ing)? (is )?(prohibited|not allowed|denied)",
+        _RELAY,
+        "554 Refused. Sending to remote addresses (relaying) is not allowed",
+        "rcpt",
+        "seen in bounces (server unknown)",
+        None,
+        _ENVELOPE,
+    ),
     # -- anything temporary ------------------------------------------------------------------
     ReplyRule(
         Kind.TEMPORARY,
@@ -230,34 +442,6 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         _at("mail", "rcpt", "data", "auth"),
     ),
     ReplyRule(
-        Kind.SENDER_NOT_OWNED,
-        r"not owned by user|SendAsDenied|5\.7\.60|5\.2\.252|send as this sender|"
-        r"not allowed to send as|sender address is not allowed",
-        "The server refused {sender} as the sender{said}: {user} may only send as addresses of "
-        "its own account. Send with the profile whose From is this address, or set from in "
-        "{file} to an address {user} owns.",
-        "553 5.7.1 <jane@isp.example>: Sender address rejected: not owned by user jane",
-        "rcpt",
-        "Postfix reject_sender_login_mismatch; Microsoft 550 5.7.60, 554 5.2.252",
-        PERMANENT,
-        _ENVELOPE,
-    ),
-    # -- relay, however the server words it ----------------------------------------------------
-    ReplyRule(
-        Kind.RELAY_DENIED,
-        r"relay(ing)? (access )?(is )?(denied|not permitted|prohibited|not allowed)|"
-        r"unable to relay|not permitted to relay|we do not relay|relay not permitted|"
-        r"relaying denied|relay denied|mail relay denied|5\.7\.54|"
-        r"cannot deliver mail for|delivery is not allowed to this address|"
-        r"allowed rcpthosts|not in my list of allowed|relaying to .* denied",
-        "The server {hostname} refused to relay{said}: " + _RELAY_FIX,
-        "554 5.7.1 <bob@example.org>: Relay access denied",
-        "rcpt",
-        "Postfix; Exim; Sendmail; Exchange; qmail; Courier; Haraka; hMailServer; Google relay",
-        PERMANENT,
-        _ENVELOPE,
-    ),
-    ReplyRule(
         Kind.LOGIN_REQUIRED,
         r"authentication (is )?required|auth(entication)? required|must authenticate|"
         r"authenticate first|login required|sender address must be authenticated|"
@@ -273,7 +457,7 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
     ReplyRule(
         Kind.RELAY_DENIED,
         r"5\.7\.1\b",
-        "The server {hostname} refused to relay{said}: " + _RELAY_FIX,
+        _RELAY,
         "550 5.7.1 <bob@example.org>: rejected by local policy",
         "rcpt",
         "RFC 3463: 5.7.1 is 'delivery not authorized', which at RCPT is mostly relaying",
@@ -289,6 +473,17 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
         "data",
         "Postfix message_size_limit",
         PERMANENT,
+    ),
+    ReplyRule(
+        Kind.RECIPIENT_UNKNOWN,
+        r"^550 invalid recipient",
+        "The recipient {recipient} does not exist{said}; check the address.",
+        "550 Invalid recipient: <bob@example.org>",
+        "rcpt",
+        "OpenSMTPD (lka_session.c): the same words when no rule lets it relay",
+        PERMANENT,
+        _at("rcpt"),
+        maybe_relay=True,
     ),
     ReplyRule(
         Kind.RECIPIENT_UNKNOWN,
