@@ -19,7 +19,7 @@ from tests.conftest import (
     run_cli,
     write_profile,
 )
-from tui.demo.servers import RunningServer
+from tui.demo.servers import RunningServer, ServerThread
 
 
 def test_send_with_transcript_through_starttls_and_auth(
@@ -160,6 +160,23 @@ def test_check_lists_offers_and_verdict(
     bad = run_cli(leak_guard, "check", "isp", "--rcpt", "bob@example.org")
     assert bad.code == 69
     assert "Verdict:  will be refused" in bad.out
+
+
+def test_check_calls_a_configuration_mistake_a_profile_error(
+    home: Path, servers: ServerThread, pki: Pki, leak_guard: LeakGuard
+) -> None:
+    """An auth method the server does not offer is the profile's fault, not a refusal: the
+    verdict says so and names the key to change."""
+    from tests.scripted_server import dialogue, start_scripted
+
+    plain_only = dialogue(tls_context=pki.server_context, tls_extensions=("AUTH PLAIN",))
+    portal_profile(home, start_scripted(servers, plain_only), pki, auth="cram-md5")  # type: ignore[arg-type]
+    checked = run_cli(leak_guard, "check", "portal")
+    assert checked.code == 78, checked.out + checked.err
+    assert "Verdict:  profile error: " in checked.out and "set auth in profile portal" in (
+        checked.out
+    )
+    assert "will be refused" not in checked.out
 
 
 def test_history_lists_attempts_and_shows_one(
