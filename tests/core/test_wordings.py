@@ -370,3 +370,23 @@ async def test_openSMTPD_invalid_recipient_is_probably_relaying_when_untrusted(
     result = await sending.send(profile, DRAFT, probe=())
     assert result.diagnosis is not None and result.diagnosis.kind == Kind.RELAY_PROBABLY
     assert "probably a refusal to relay" in result.summary
+
+
+def test_every_failure_the_session_reports_has_its_words(home: Path) -> None:
+    """Each `error="…"` a core module can put in a Failure is explained by a row, never by
+    the fallback for failures mailtui does not know."""
+    import re
+
+    from tests.conftest import REPO
+
+    errors: set[str] = set()
+    for path in (REPO / "tui" / "core").rglob("*.py"):
+        errors |= set(re.findall(r'error="([a-z-]+)"', path.read_text(encoding="utf-8")))
+    errors |= {"cert-expired", "cert-hostname", "cert-untrusted", "cert-self-signed", "tls"}
+    errors.discard("early-refusal")  # a refusal with a code: the reply rows decide
+    profile = _isp(home)
+    for error in sorted(errors):
+        for stage in ("connect", "greeting", "data"):
+            said = diagnose(Failure(stage, error=error, detail="x"), Context(profile))
+            assert "does not know" not in said.explanation, (error, stage)
+    assert len(errors) > 20
