@@ -112,11 +112,12 @@ def _probably_relay(failure: Failure, context: Context) -> str | None:
         own = ""
     if not failure.recipient or _domain(failure.recipient) in (own, profile.host.lower()):
         return None
+    why = "this profile sends without a login"
     if context.outside:
-        return "this profile sends without a login and this network is outside its networks"
+        why += ", this network is outside the networks it lists"
     if context.worked_elsewhere:
-        return "this profile sends without a login and worked on another network"
-    return None
+        why += ", it worked on another network"
+    return why
 
 
 def _port_blocked(kind: Kind, context: Context) -> int | None:
