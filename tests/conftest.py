@@ -13,7 +13,7 @@ import os
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +27,7 @@ from tui.core.transcript import SessionEvent, TranscriptEvent
 from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
 if TYPE_CHECKING:
+    from tests.dns_server import DnsServer
     from tui.core.message import Draft
     from tui.core.profiles import Profile
 
@@ -118,6 +119,39 @@ def leak_guard(
     for text in texts:
         for form in LEAK_FORMS:
             assert form not in text, f"the password leaked (as {form!r})"
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks a real DNS server: DMARC lookups go to a loopback port where nothing
+    answers, unless a test starts its own server (`dns_server`); none is remembered from
+    another test."""
+    from tui.core import dmarc
+
+    monkeypatch.setenv("MAILTUI_DNS", "127.0.0.1:9")
+    dmarc.forget()
+
+
+DnsStarter = Callable[..., "DnsServer"]
+
+
+@pytest.fixture
+def dns_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DnsStarter]:
+    """Starts a DNS server on loopback with the TXT `records` given (see tests/dns_server.py)
+    and points MAILTUI_DNS at it."""
+    from tests.dns_server import DnsServer
+
+    started: list[DnsServer] = []
+
+    def start(records: dict[str, list[str]] | None = None, silent: bool = False) -> DnsServer:
+        server = DnsServer(records, silent=silent)
+        started.append(server)
+        monkeypatch.setenv("MAILTUI_DNS", server.address)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
 
 
 @pytest.fixture

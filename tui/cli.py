@@ -366,6 +366,7 @@ def _send(args: argparse.Namespace) -> int:
     )
 
     async def work() -> AttemptResult:
+        await _warn_if_unfit(profile, found)
         try:
             return await attempt.send(draft)
         except asyncio.CancelledError:  # Ctrl-C: what the outbox filed stands
@@ -394,15 +395,29 @@ def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> tuple[LocatorT, N
     return locator, history
 
 
+async def _warn_if_unfit(profile: Profile, found: ProfileSet) -> None:
+    """mailtui send warns, then still sends, when the From domain's DMARC policy will get
+    the message refused by recipients for coming through this server (tui/core/from_fit.py).
+    The lookup is bounded by dmarc.LOOKUP_TIMEOUT and kept for a day."""
+    from tui.core import from_fit
+
+    warning = await from_fit.check_fit(profile, found.profiles)
+    if warning is not None:
+        _say(f"warning: {_shown(warning)} Sending anyway.")
+
+
 def _check(args: argparse.Namespace) -> int:
-    from tui.core import sending
+    from tui.core import from_fit, sending
 
     profile, found, code = _find_profile(args.profile_id)
     if profile is None:
         return code
     locator, history = _warn_if_untrusted(profile, found)
-    result = _run(
-        sending.check(
+
+    async def work() -> tuple[AttemptResult, str | None]:
+        # The From's DMARC policy is looked up while the server is checked.
+        fit = asyncio.ensure_future(from_fit.check_fit(profile, found.profiles))
+        result = await sending.check(
             profile,
             args.rcpt,
             locator=locator,
@@ -411,8 +426,11 @@ def _check(args: argparse.Namespace) -> int:
             listener=_print_event if args.transcript else None,
             prompt=_prompt,
         )
-    )
+        return result, await fit
+
+    result, fit = _run(work())
     print(f"Profile:  {profile.id} ({profile.name}), {profile.server}")
+    print(f"From:     {_shown('warning: ' + fit) if fit else _shown(profile.from_)}")
     if result.offers or result.tls:
         offers = [f"{name} {value}".strip() for name, value in result.offers.items()]
         print(f"Offers:   {_shown(', '.join(offers)) if offers else '(no extensions)'}")

@@ -62,6 +62,11 @@ def networks_file() -> Path:
     return data_dir() / "networks.json"
 
 
+def dmarc_file() -> Path:
+    """The From domains' DMARC policies looked up lately (a cache: safe to delete)."""
+    return data_dir() / "dmarc.json"
+
+
 class LinkedFolderError(OSError):
     """A folder mailtui keeps private files in is a symbolic link; it is not followed."""
 

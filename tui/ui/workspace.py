@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App
 from textual.screen import Screen
 
@@ -98,11 +98,28 @@ class Workspace(App[int]):
 
     def _follow_profile(self) -> None:
         profile = self.active_profile
+        self.form.set_from_warning(None)
         if profile is None:
             self.form.set_from("(no profile: F3 creates one)")
             return
         self.form.set_from(profile.from_)
         self.title = f"mailtui — {profile.name}"
+        self.check_from_fit(profile)
+
+    @work(exclusive=True, group="dmarc")
+    async def check_from_fit(self, profile: Profile) -> None:
+        """Warn under From when the From domain's DMARC policy will get mail sent through
+        this profile's server refused by recipients. The lookup is bounded and kept for a
+        day (tui/core/dmarc.py); a newer profile switch cancels this one."""
+        from tui.core.from_fit import fit_warning, lookup_policy
+
+        found = await lookup_policy(profile)
+        if profile != self.active_profile:
+            return
+        profiles = self.profile_set.profiles
+        self.form.set_from_warning(
+            fit_warning(profile, found, profiles), fit_warning(profile, found, profiles, True)
+        )
 
     @on(ProfileList.Selected)
     def _profile_selected(self, event: ProfileList.Selected) -> None:

@@ -48,6 +48,9 @@ class ComposeForm(Vertical):
     ComposeForm .field-error { color: $error; height: auto; padding-left: 10; display: none; }
     ComposeForm .field-error.-shown { display: block; }
     ComposeForm #from { width: 1fr; }
+    ComposeForm .from-warning { color: $text-warning; height: auto; padding-left: 10; }
+    ComposeForm #from-warning-short { display: none; }
+    ComposeForm .from-warning.-hidden { display: none; }
     ComposeForm TextArea {
         height: 1fr; min-height: 3; border: round $panel-lighten-2; padding: 0 1;
     }
@@ -65,6 +68,9 @@ class ComposeForm(Vertical):
         with Horizontal(classes="row"):
             yield Label("From", classes="name")
             yield Static(id="from")
+        # The whole warning, or one line of it on a short screen (app.tcss chooses).
+        yield Static(id="from-warning", classes="from-warning -hidden")
+        yield Static(id="from-warning-short", classes="from-warning -hidden")
         for field in ("to", "cc", "bcc"):
             with Horizontal(classes="row"):
                 yield Label(FIELD_NAMES[field], classes="name")
@@ -86,6 +92,17 @@ class ComposeForm(Vertical):
 
     def set_from(self, value: str) -> None:
         self.query_one("#from", Static).update(Text(value))
+
+    def set_from_warning(self, text: str | None, short: str | None = None) -> None:
+        """Why mail From this address through this profile's server may be refused by the
+        recipients (its domain's DMARC policy), shown under From; None hides it. `short` is
+        what a short screen shows, the whole `text` in its tooltip."""
+        for selector, value in (("#from-warning", text), ("#from-warning-short", short or text)):
+            warning = self.query_one(selector, Static)
+            warning.update(Text(f"⚠ {value}" if value else ""))
+            warning.set_class(not value, "-hidden")
+            warning.tooltip = text if selector == "#from-warning-short" else None
+        self.set_class(bool(text), "-from-warned")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ADDRESS_FIELDS:
