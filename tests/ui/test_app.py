@@ -834,3 +834,37 @@ async def test_a_partly_sent_message_comes_back_for_the_rest_only(
     assert entry.state_label == "refused" and entry.delivered_to == ("bob@example.org",)
     back = entry_as_draft(Outbox(), entry)
     assert back.to == ("carol@example.org",) and back.cc == () and back.bcc == ()
+
+
+async def test_at_80x24_a_ten_line_message_and_the_transcript_fit(
+    home: Path, plain_server: RunningServer
+) -> None:
+    """At 80x24: one line per profile, empty Cc/Bcc rows give their room to the body, F9
+    gives the body (with the cursor in it) or the transcript the whole screen."""
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        body = app.main.query_one("#body")
+        assert not app.main.query_one("#row-cc").display  # hidden while empty
+        assert body.size.height >= 4
+        await pilot.press(*"bob@example.org")
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "subject"  # not Cc
+        await pilot.press("ctrl+b")
+        assert app.main.query_one("#row-cc").display and app.focused.id == "cc"
+        await fill(pilot, "#body", "".join(f"line {n}\n" for n in range(1, 11)))
+        await pilot.press("f9")
+        await pilot.pause()
+        assert app.main.maximized is body and body.size.height >= 12
+        await pilot.press("f9")
+        await pilot.pause()
+        assert app.main.maximized is None
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+        app.main.query_one("#to").focus()
+        await pilot.press("f9")
+        await pilot.pause()
+        pane = app.main.query_one(TranscriptPane)
+        assert app.main.maximized is pane and pane.size.height >= 20
+        assert "250" in transcript_text(app)

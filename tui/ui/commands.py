@@ -74,6 +74,16 @@ def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
             app.action_remove_attachment,
         ),
         ("Edit body in $EDITOR", "Suspend and edit the body (ctrl+e)", app.action_edit_body),
+        (
+            "Full screen",
+            "The body (with the cursor in it) or the transcript on the whole screen (F9)",
+            partial(app.main.run_action, "zoom"),
+        ),
+        (
+            "Show Cc and Bcc",
+            "Show the copy rows a short screen hides (ctrl+b)",
+            partial(app.main.run_action, "copies"),
+        ),
     ]
     if app.sending:
         commands.append(

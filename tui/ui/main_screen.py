@@ -26,9 +26,11 @@ class MainScreen(Screen[None]):
         Binding("ctrl+t", "app.next_profile", "Next profile", id="switch-profile", priority=True),
         Binding("ctrl+r", "app.retry", "Retry/switch", id="retry", priority=True),
         Binding("ctrl+n", "app.add_network", "Trust network", id="add-network", priority=True),
-        # Shown in the form itself ("ctrl+e opens $EDITOR", "ctrl+f to attach").
+        # Shown in the form itself ("ctrl+e $EDITOR · F9 full screen", "ctrl+f to attach").
         Binding("ctrl+e", "app.edit_body", "$EDITOR", id="edit-body", priority=True, show=False),
         Binding("ctrl+f", "app.attach", "Attach", id="attach", priority=True, show=False),
+        Binding("f9", "zoom", "Full screen", id="zoom", priority=True, show=False),
+        Binding("ctrl+b", "copies", "Cc/Bcc", id="copies", priority=True, show=False),
         # The footer shows keys in this order and cuts the last ones off in 80 columns: the
         # everyday ones and Quit come first, the rest are in the palette (ctrl+p) too.
         Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
@@ -58,6 +60,19 @@ class MainScreen(Screen[None]):
         yield Static(id="explanation")
         yield Footer()
 
+    def action_zoom(self) -> None:
+        """The body (when it has the cursor) or the transcript on the whole screen; again,
+        or escape, to come back."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        body = self.query_one("#body")
+        self.maximize(body if focused is body else self.query_one(TranscriptPane), container=False)
+
+    def action_copies(self) -> None:
+        self.query_one(ComposeForm).show_copies(True)
+
     def on_mount(self) -> None:
         from tui.ui.app import MailtuiApp
 
@@ -73,6 +88,7 @@ class MainScreen(Screen[None]):
             return  # a class change restyles the whole screen: only when the layout changes
         self.set_class(narrow, "narrow")
         self.set_class(short, "short")
+        self.query_one(ProfileList).set_compact(narrow)
         # In 80 columns the everyday keys need the room of the palette's hint (ctrl+p works).
         self.query_one(Footer).show_command_palette = not narrow
         app = self.app

@@ -53,9 +53,9 @@ class ComposeForm(Vertical):
     ComposeForm .from-warning.-hidden { display: none; }
     ComposeForm TextArea {
         height: 1fr; min-height: 3; border: round $panel-lighten-2; padding: 0 1;
+        border-title-color: $text-muted; border-subtitle-color: $text-muted;
     }
     ComposeForm TextArea:focus { border: round $accent; }
-    ComposeForm #body-title { height: 1; color: $text-muted; margin-top: 1; }
     ComposeForm #attachments { height: auto; max-height: 4; border: none; padding: 0; }
     ComposeForm #attach-title { height: 1; color: $text-muted; }
     """
@@ -72,7 +72,9 @@ class ComposeForm(Vertical):
         yield Static(id="from-warning", classes="from-warning -hidden")
         yield Static(id="from-warning-short", classes="from-warning -hidden")
         for field in ("to", "cc", "bcc"):
-            with Horizontal(classes="row"):
+            # On a short screen an empty Cc or Bcc row makes room for the body (ctrl+b).
+            extra = " extra -empty" if field != "to" else ""
+            with Horizontal(classes=f"row{extra}", id=f"row-{field}"):
                 yield Label(FIELD_NAMES[field], classes="name")
                 yield Input(
                     id=field,
@@ -85,8 +87,10 @@ class ComposeForm(Vertical):
             yield Label("Subject", classes="name")
             yield Input(id="subject")
         yield Static(id="subject-error", classes="field-error")
-        yield Static("Message (ctrl+e opens $EDITOR)", id="body-title")
-        yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
+        body = TextArea(id="body", soft_wrap=True, show_line_numbers=False)
+        body.border_title = "Message"
+        body.border_subtitle = "ctrl+e $EDITOR · F9 full screen"
+        yield body
         yield Static("Attachments: none (ctrl+f to attach)", id="attach-title")
         yield AttachmentList(id="attachments")
 
@@ -107,6 +111,14 @@ class ComposeForm(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ADDRESS_FIELDS:
             self.validate_field(event.input.id)
+        if event.input.id in ("cc", "bcc"):
+            self.query_one(f"#row-{event.input.id}").set_class(not event.value, "-empty")
+
+    def show_copies(self, show: bool = True) -> None:
+        """Show the Cc and Bcc rows even when empty (a short screen hides them then)."""
+        self.set_class(show, "-show-copies")
+        if show:
+            self.query_one("#cc", Input).focus()
 
     def validate_field(self, field: str) -> str | None:
         """Check one address field and show why it is wrong; returns the reason or None."""

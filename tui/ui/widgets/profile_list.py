@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Group
 from rich.text import Text
@@ -38,6 +39,15 @@ class ProfileList(OptionList):
     class BrokenSelected(Message):
         profile_id: str
 
+    compact = False  # one line per profile (narrow terminals): the mark, then the name
+    _shown: tuple[Any, ...] | None = None
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            if self._shown is not None:
+                self.show(*self._shown)
+
     def show(
         self,
         profiles: tuple[Profile, ...],
@@ -45,6 +55,7 @@ class ProfileList(OptionList):
         statuses: dict[str, ProfileStatus],
         active: str | None,
     ) -> None:
+        self._shown = (profiles, errors, statuses, active)
         self.clear_options()
         options: list[Option] = []
         for profile in profiles:
@@ -53,6 +64,10 @@ class ProfileList(OptionList):
             symbol = {"ok": "✓", "failed": "✗"}.get(status.mark, "·")
             how = "login" if profile.logs_in else "by network"
             kind = "ISP" if profile.provider == "isp" else "portal"  # short: fits 80 columns
+            if self.compact:  # the mark says how it did here; F2 shows the rest
+                line = Text.assemble((f"{symbol} ", colour), (profile.name, "bold"))
+                options.append(Option(line, id=profile.id))
+                continue
             prompt = Group(
                 Text(profile.name, style="bold"),
                 Text(f"  {kind} · {how}", style="italic"),
@@ -60,6 +75,10 @@ class ProfileList(OptionList):
             )
             options.append(Option(prompt, id=profile.id))
         for error in errors:
+            if self.compact:
+                line = Text(f"✗ {error.profile_id} (broken)", style="bold red")
+                options.append(Option(line, id=ERROR_PREFIX + error.profile_id))
+                continue
             prompt = Group(
                 Text(f"{error.profile_id} (broken)", style="bold red"),
                 Text(f"  {error.key or 'file'}: {error.problem}", style="red"),

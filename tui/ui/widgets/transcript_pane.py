@@ -124,6 +124,8 @@ class TranscriptPane(Vertical):
     The log keeps at most `max_lines` lines on screen; the full transcript is on disk.
     """
 
+    ALLOW_MAXIMIZE = True  # F9 gives it the whole screen on a small terminal
+
     DEFAULT_CSS = """
     TranscriptPane { height: 1fr; }
     TranscriptPane > #state { height: 1; }
