@@ -868,3 +868,39 @@ async def test_at_80x24_a_ten_line_message_and_the_transcript_fit(
         pane = app.main.query_one(TranscriptPane)
         assert app.main.maximized is pane and pane.size.height >= 20
         assert "250" in transcript_text(app)
+
+
+async def test_drafts_kept_by_the_command_line_open_in_the_app(
+    home: Path, plain_server: RunningServer
+) -> None:
+    from tui.core.drafts import Drafts
+    from tui.core.message import Draft
+    from tui.ui.screens.drafts import DraftsScreen
+
+    isp_profile(home, plain_server)
+    kept = Draft(to=("bob@example.org",), subject="[WIP] kept by send", body="Body\n")
+    Drafts().save(kept, "isp")
+    Drafts().save(Draft(subject="to delete"), None)
+    app = MailtuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, DraftsScreen) and len(app.screen.saved) == 2
+        gone = app.screen.saved.index(
+            next(d for d in app.screen.saved if d.draft.subject == "to delete")
+        )
+        app.screen.query_one("#drafts-table").move_cursor(row=gone)  # type: ignore[attr-defined]
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert [d.draft.subject for d in app.screen.saved] == ["[WIP] kept by send"]  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (
+            app.form.draft().subject == "[WIP] kept by send" and app.form.draft().body == "Body\n"
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+    assert Drafts().list() == []  # sent: the draft is gone
+    assert len(plain_server.messages) == 1

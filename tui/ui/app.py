@@ -169,6 +169,29 @@ class MailtuiApp(Workspace):
 
         self.push_screen(OutboxScreen(), lambda _result: self.update_outbox_status())
 
+    def action_drafts(self) -> None:
+        """Drafts kept by the autosave and by `mailtui send`: open one into the form."""
+        from tui.core.drafts import SavedDraft
+        from tui.ui.screens.drafts import DraftsScreen
+
+        def chosen(saved: SavedDraft | None) -> None:
+            if saved is None:
+                return
+            if not self.form.is_empty and saved.id != self.keeper.draft_id:
+                self.notify(
+                    "The compose form is not empty: send or clear it first (ctrl+q keeps it "
+                    "as a draft).",
+                    severity="warning",
+                )
+                return
+            self.form.load(saved.draft)
+            if saved.profile_id and self.profile_set.get(saved.profile_id):
+                self.select_profile(saved.profile_id)
+            self.keeper.adopt(saved)  # later autosaves replace it, a send removes it
+            self.notify(f"Opened the draft {saved.draft.subject or saved.id}.", markup=False)
+
+        self.push_screen(DraftsScreen(self.keeper.drafts), chosen)
+
     # -- where am I ----------------------------------------------------------------------------
 
     def watch_network(self) -> None:

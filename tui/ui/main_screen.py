@@ -36,6 +36,7 @@ class MainScreen(Screen[None]):
         Binding("f2", "app.edit_profile", "Edit profile", id="edit-profile", priority=True),
         Binding("f5", "app.history", "History", id="history", priority=True),
         Binding("f8", "app.outbox", "Outbox", id="outbox", priority=True),
+        Binding("ctrl+o", "app.drafts", "Drafts", id="drafts", priority=True, show=False),
         Binding("ctrl+q", "app.quit", "Quit", id="quit", priority=True),
         Binding("f3", "app.new_profile", "New", id="new-profile", priority=True),
         Binding("f4", "app.check_profile", "Check", id="check-profile", priority=True),
