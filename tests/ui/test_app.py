@@ -904,3 +904,25 @@ async def test_drafts_kept_by_the_command_line_open_in_the_app(
         await wait_for(pilot, lambda: not app.sending)
     assert Drafts().list() == []  # sent: the draft is gone
     assert len(plain_server.messages) == 1
+
+
+async def test_a_first_run_without_profiles_welcomes_and_offers_a_profile(home: Path) -> None:
+    from tui.ui.screens.profile_editor import ProfileEditor
+    from tui.ui.screens.welcome import WelcomeScreen
+
+    app = MailtuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        assert "internet provider" in str(
+            app.screen.query_one(".dialog").query("Label")[1].render()
+        )
+        await pilot.press("enter")  # the default button: create a profile
+        await pilot.pause()
+        assert isinstance(app.screen, ProfileEditor)
+    demo = MailtuiApp()
+    async with demo.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.click("#demo")
+        await pilot.pause()
+    assert demo.start_demo

@@ -63,6 +63,7 @@ class MailtuiApp(Workspace):
         self._send_worker: Worker[None] | None = None
         self._check_worker: Worker[None] | None = None
         self._retry_worker: Worker[None] | None = None
+        self.start_demo = False
         self.keeper = Safekeeping(self)
         self.exit_after_start = False  # the benchmark's launch-to-first-screen run
         self.trust_offer: tuple[str, str] | None = None  # (profile id, network) after a success
@@ -83,6 +84,8 @@ class MailtuiApp(Workspace):
         self.set_interval(RETRY_CHECK_SECONDS, self.retry_outbox)
         self.update_outbox_status()
         self._offer_restore()
+        if not self.profile_set.profiles and not self.profile_set.errors and self.demo is None:
+            self._welcome()
         if self.exit_after_start:
             self.call_after_refresh(self.exit)
         # Closing the terminal (SIGHUP) or a polite kill (SIGTERM) ends the app as quitting
@@ -97,6 +100,19 @@ class MailtuiApp(Workspace):
         # `mailtui` paused the collector while loading (tui/__main__.py): it resumes here.
         gc.freeze()
         gc.enable()
+
+    def _welcome(self) -> None:
+        """The first run: say what a profile is, and offer to create one or try the demo."""
+        from tui.ui.screens.welcome import WelcomeScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == "new":
+                self.action_new_profile()
+            elif choice == "demo":
+                self.start_demo = True  # run_app starts the demo in its place
+                self.exit()
+
+        self.push_screen(WelcomeScreen(), chosen)
 
     def _offer_restore(self) -> None:
         leftovers = self.keeper.leftover_drafts()
@@ -621,6 +637,8 @@ def run_app(
         app = MailtuiApp(environment, profile_id)
         app.exit_after_start = exit_after_start
         code = app.run(headless=exit_after_start)
+        if app.start_demo:  # chosen on the welcome screen of a first run
+            return run_app(demo=True)
         return code or 0
     finally:
         if environment is not None:
