@@ -926,3 +926,22 @@ async def test_a_first_run_without_profiles_welcomes_and_offers_a_profile(home: 
         await pilot.click("#demo")
         await pilot.pause()
     assert demo.start_demo
+
+
+async def test_the_app_starts_on_the_profile_that_worked_here_and_lists_by_name(
+    home: Path, plain_server: RunningServer, pki: Pki
+) -> None:
+    from tui.core import sending
+    from tui.core.message import Draft
+
+    isp_profile(home, plain_server, profile_id="z-isp", name="Zebra ISP")
+    isp_profile(home, plain_server, profile_id="a-office", name="Alpha office")
+    result = await sending.send(
+        load_profile(home / "profiles" / "z-isp.toml"), Draft(to=("b@example.org",), subject="s")
+    )
+    assert result.exit_code == 0
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.active_id == "z-isp"  # it worked on this network: neither first by id nor name
+        assert [p.name for p in app.profile_set.profiles] == ["Alpha office", "Zebra ISP"]

@@ -73,9 +73,13 @@ class Workspace(App[int]):
 
     def reload_profiles(self) -> None:
         """Read the profile files again and show them with how each did on this network."""
-        self.profile_set = load_profiles()
+        found = load_profiles()
+        # Listed by the names people gave them, not by file name.
+        self.profile_set = found._replace(
+            profiles=tuple(sorted(found.profiles, key=lambda p: (p.name.lower(), p.id)))
+        )
         if self.active_profile is None and self.profile_set.profiles:
-            self.active_id = self.profile_set.profiles[0].id
+            self.active_id = self._first_choice()
         self.refresh_profile_list()
         self._follow_profile()
 
@@ -95,6 +99,21 @@ class Workspace(App[int]):
             here = self.network_history.here(self.identity, profile.id)
             statuses[profile.id] = ProfileStatus(marks.get(here.verdict or "", "none"), here.label)
         return statuses
+
+    def _first_choice(self) -> str:
+        """The profile to start with: the one that last worked on this network, else the
+        one used last, else the first by name."""
+        ids = [p.id for p in self.profile_set.profiles]
+        if self.identity is not None:
+            worked = self.network_history.last_worked(self.identity)
+            if worked in ids:
+                return worked
+        from tui.core.history import list_attempts
+
+        recent = next(iter(list_attempts(limit=1)), None)
+        if recent is not None and recent.profile in ids:
+            return recent.profile
+        return ids[0]
 
     def _follow_profile(self) -> None:
         profile = self.active_profile
