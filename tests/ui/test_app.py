@@ -945,3 +945,20 @@ async def test_the_app_starts_on_the_profile_that_worked_here_and_lists_by_name(
         await pilot.pause()
         assert app.active_id == "z-isp"  # it worked on this network: neither first by id nor name
         assert [p.name for p in app.profile_set.profiles] == ["Alpha office", "Zebra ISP"]
+
+
+async def test_new_message_keeps_the_form_in_drafts(
+    home: Path, plain_server: RunningServer
+) -> None:
+    from tui.core.drafts import Drafts
+
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"bob@example.org")
+        await fill(pilot, "#subject", "First thoughts")
+        app.action_new_message()
+        await pilot.pause()
+        assert app.form.is_empty
+        [kept] = Drafts().list()
+        assert kept.draft.subject == "First thoughts" and not kept.autosave

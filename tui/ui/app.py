@@ -185,6 +185,17 @@ class MailtuiApp(Workspace):
 
         self.push_screen(OutboxScreen(), lambda _result: self.update_outbox_status())
 
+    def action_new_message(self) -> None:
+        """Start a new message; the one in the form is kept in drafts (ctrl+o)."""
+        had = not self.form.is_empty
+        if not self.keeper.set_aside():
+            self.notify("The message could not be kept in drafts; it stays here.", severity="error")
+            return
+        self.form.clear()
+        self.form.query_one("#to").focus()
+        if had:
+            self.notify("The message you were writing is in drafts (ctrl+o).")
+
     def action_drafts(self) -> None:
         """Drafts kept by the autosave and by `mailtui send`: open one into the form."""
         from tui.core.drafts import SavedDraft

@@ -67,6 +67,11 @@ def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
         ("History", "Every send attempt and its transcript (F5)", app.action_history),
         ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", app.action_outbox),
         ("Drafts", "Messages kept for later: open one, or delete it (ctrl+o)", app.action_drafts),
+        (
+            "New message",
+            "Keep the message in the form in drafts and start a new one",
+            app.action_new_message,
+        ),
         ("Retry the outbox now", "Send every queued message now", app.retry_outbox_now),
         ("Attach file", "Add an attachment (ctrl+f)", app.action_attach),
         (

@@ -66,6 +66,20 @@ class Safekeeping:
                     timeout=10,
                 )
 
+    def set_aside(self) -> bool:
+        """Keep the form's message in drafts (not as an autosave: it is no leftover of a
+        crash) and start a new one. Returns False when it could not be saved."""
+        form = self.app.form
+        if form.is_empty:
+            return True
+        try:
+            self.drafts.save(form.draft(), self.app.active_id, name=self.draft_id, autosave=False)
+        except OSError:
+            return False
+        self.draft_id = None
+        self._saved = None
+        return True
+
     def sent(self) -> None:
         """The server accepted the message: its draft is no longer needed."""
         if self.draft_id is not None:
