@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -68,8 +70,43 @@ BAD_STATES = (
 )
 
 
-def styled_line(line: str) -> Text:
+INDENT = 16  # "HH:MM:SS.mmm -> ": continuation lines start under the text
+
+
+def wrap_body(body: str, width: int) -> list[str]:
+    """`body` in lines of at most `width` characters: broken at spaces, and a word longer
+    than a line (a fingerprint, a URL) after a ':' or '/' where it can, so that a
+    fingerprint breaks between bytes."""
+    width = max(width, 8)
+    lines: list[str] = []
+    current = ""
+    for word in body.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while len(word) > width:
+            cut = max(word.rfind(":", 0, width), word.rfind("/", 0, width)) + 1
+            cut = cut if cut > width // 3 else width
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    lines.append(current)
+    return lines
+
+
+def _reply_style(mark: str, body: str) -> str:
+    """A server's refusal stands out: 5xx in the error colour, 4xx in the warning one."""
+    if mark in (Mark.SERVER.value, Mark.SERVER_TLS.value) and body[:1] in ("4", "5"):
+        return "bold red" if body[:1] == "5" else "yellow"
+    return ""
+
+
+def styled_line(line: str, width: int | None = None) -> Text:
     """A saved or live transcript line as coloured text; server words are never markup.
+    With `width`, it is wrapped to it with the text of later lines under the first one's.
 
     A saved line is escaped again: the file may not be the one mailtui wrote."""
     line = printable(line)
@@ -80,7 +117,14 @@ def styled_line(line: str) -> Text:
         return Text(line)
     text = Text(stamp + " ", style="dim")
     text.append(mark + " ", style=style)
-    text.append(body, style=style if mark in ("!!", "**") else "")
+    body_style = style if mark in ("!!", "**") else _reply_style(mark, body)
+    if width is None or len(body) <= width - INDENT:
+        text.append(body, style=body_style)
+        return text
+    pieces = wrap_body(body, width - INDENT)
+    text.append(pieces[0], style=body_style)
+    for piece in pieces[1:]:
+        text.append("\n" + " " * INDENT + piece, style=body_style)
     return text
 
 
@@ -88,7 +132,7 @@ class PhaseBar(Widget):
     """Proportional segments for connect, TLS, AUTH, DATA…, and a legend with milliseconds."""
 
     DEFAULT_CSS = """
-    PhaseBar { height: 2; }
+    PhaseBar { height: auto; max-height: 4; }
     """
 
     timings: reactive[dict[str, float]] = reactive(dict, layout=False)
@@ -109,12 +153,12 @@ class PhaseBar(Widget):
             label = f" {name}" if len(name) + 1 <= cells else ""
             colour = PHASE_COLOURS.get(name, "#555555")
             bar.append(label.ljust(cells)[:cells], style=f"white on {colour}")
+        # Short enough for a column of a wide screen, and wrapped (never cut) when not.
         legend = Text()
         for name, ms in phases:
-            legend.append("■ ", style=PHASE_COLOURS.get(name, "#555555"))
-            legend.append(f"{name} {ms:.0f} ms  ")
-        legend.append(f"total {total:.0f} ms", style="bold")
-        legend.truncate(width, overflow="ellipsis")
+            legend.append("■", style=PHASE_COLOURS.get(name, "#555555"))
+            legend.append(f"{name} {ms:.0f} ")
+        legend.append(f"= {total:.0f} ms", style="bold")
         return Text("\n").join([bar, legend])
 
 
@@ -141,6 +185,8 @@ class TranscriptPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._max_lines = max_lines
         self._title = ""
+        self._lines: deque[str] = deque(maxlen=max_lines)  # written again after a resize
+        self._written_width: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="state")
@@ -160,6 +206,7 @@ class TranscriptPane(Vertical):
         """Start showing a new attempt."""
         self._title = title
         self.log_widget.clear()
+        self._lines.clear()
         self.query_one(PhaseBar).timings = {}
         self.progress = None
         self.state = "connecting"
@@ -168,15 +215,35 @@ class TranscriptPane(Vertical):
     def handle(self, event: SessionEvent) -> None:
         """The session's listener: append transcript lines, follow state changes."""
         if isinstance(event, TranscriptEvent):
-            self.log_widget.write(styled_line(event.format()))
+            self._write(event.format())
         elif isinstance(event, StateChange):
             self.state = event.state
             self.progress = event.progress
 
     def show_lines(self, lines: list[str]) -> None:
-        log = self.log_widget
         for line in lines:
-            log.write(styled_line(line))
+            self._write(line)
+
+    def _write(self, line: str) -> None:
+        self._lines.append(line)
+        self.log_widget.write(styled_line(line, self._width))
+
+    @property
+    def _width(self) -> int | None:
+        width = self.log_widget.scrollable_content_region.width
+        return width - 1 if width > INDENT + 8 else None
+
+    def on_resize(self) -> None:
+        """Lines are wrapped to the width they are written at: write them again at the new
+        one (the lines kept, at most max_lines)."""
+        width = self._width
+        if width == self._written_width:
+            return
+        self._written_width = width
+        log = self.log_widget
+        log.clear()
+        for line in self._lines:
+            log.write(styled_line(line, width))
 
     def finish(self, result: AttemptResult, check: bool = False) -> None:
         self.query_one(PhaseBar).timings = dict(result.timings)
