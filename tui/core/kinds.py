@@ -79,7 +79,8 @@ _LATER = KindInfo(Outcome.TEMPORARY, ExitCode.TEMPFAIL, False)
 _LATER_OR_OTHER = KindInfo(Outcome.TEMPORARY, ExitCode.TEMPFAIL, True)
 _TLS = KindInfo(Outcome.TLS_FAILED, ExitCode.IOERR, False)
 _BROKEN = KindInfo(Outcome.FAILED, ExitCode.IOERR, False)
-_LOGIN = KindInfo(Outcome.AUTH_FAILED, ExitCode.NOPERM, False)
+# A refused login: fix it, or send meanwhile with a profile that works here (ctrl+r).
+_LOGIN = KindInfo(Outcome.AUTH_FAILED, ExitCode.NOPERM, True)
 _REFUSED = KindInfo(Outcome.REFUSED, ExitCode.UNAVAILABLE, False)
 _REFUSED_USE_OTHER = KindInfo(Outcome.REFUSED, ExitCode.UNAVAILABLE, True)
 
