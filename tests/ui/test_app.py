@@ -804,7 +804,7 @@ async def test_the_retry_timer_never_cancels_a_retry_under_way(
     isp_profile(home, slow, timeout=30)  # type: ignore[arg-type]
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        app.retry_outbox_now()
+        app.action_retry_outbox_now()
         await wait_for(pilot, lambda: slow.messages == 1)
         for _tick in range(3):  # the 15-second timer firing again and again meanwhile
             app.retry_outbox()

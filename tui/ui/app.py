@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import on, work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -28,7 +28,7 @@ from tui.core.outbox import Outbox, OutboxEntry
 from tui.core.profiles import Profile, save_profile
 from tui.core.results import AttemptResult, ExitCode, Outcome, given_back
 from tui.core.secrets import SecretError, resolve_password
-from tui.ui.commands import ProfileCommands, main_commands
+from tui.ui.commands import Offers, ProfileCommands, main_commands
 from tui.ui.main_screen import MainScreen
 from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
 from tui.ui.workspace import Workspace
@@ -71,6 +71,7 @@ class MailtuiApp(Workspace):
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
 
+    @on(MainScreen.Ready)
     def start_main(self) -> None:
         """The main screen is mounted: show the profiles and put the cursor in To."""
         if self.demo is not None:
@@ -176,7 +177,7 @@ class MailtuiApp(Workspace):
             self.reload_profiles()
         self.update_outbox_status()
 
-    def retry_outbox_now(self) -> None:
+    def action_retry_outbox_now(self) -> None:
         self.keeper.release_all()
         self.retry_outbox()
 
@@ -630,10 +631,25 @@ class MailtuiApp(Workspace):
         self.update_banner()
         self.watch_network()
 
+    @on(MainScreen.LayoutChanged)
+    def _layout_changed(self) -> None:
+        if self.demo is not None:
+            self.update_banner()  # the banner's wording fits the width
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, MainScreen):  # not behind a dialog or another screen
-            yield from main_commands(self)
+            offers = Offers(
+                sending=self.sending,
+                trust=f"Trust {self.trust_offer[1]} for profile {self.trust_offer[0]}"
+                if self.trust_offer is not None
+                else None,
+                suggestion=(self.suggestion.title, self.suggestion.reason)
+                if self.suggestion is not None
+                else None,
+                demo=self.demo is not None,
+            )
+            yield from main_commands(self, screen, offers)
 
 
 def run_app(

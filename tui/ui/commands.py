@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
 
-if TYPE_CHECKING:
-    from tui.ui.app import MailtuiApp
+from tui.core.profiles import ProfileSet
+
+
+@runtime_checkable
+class ProfileActions(Protocol):
+    """What the profile commands need of the app."""
+
+    profile_set: ProfileSet
+
+    def select_profile(self, profile_id: str) -> None: ...
+    def edit_profile(self, profile_id: str | None = None) -> None: ...
+    def check_profile(self, profile_id: str | None = None) -> None: ...
 
 
 class ProfileCommands(Provider):
     """Switch to, edit or check any profile by name."""
 
     def _entries(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
-        from tui.ui.app import MailtuiApp
         from tui.ui.main_screen import MainScreen
 
         app = self.app
-        assert isinstance(app, MailtuiApp)
-        if not isinstance(self.screen, MainScreen):  # a dialog or another screen is on top
-            return
+        if not isinstance(app, ProfileActions) or not isinstance(self.screen, MainScreen):
+            return  # a dialog or another screen is on top
         for profile in app.profile_set.profiles:
             how = f"{profile.provider_label} · {profile.auth_label}"
             for verb, action in (
@@ -46,77 +55,89 @@ class ProfileCommands(Provider):
                 yield Hit(1.0, title, callback, help=help_text)
 
 
-def main_commands(app: MailtuiApp) -> Iterator[SystemCommand]:
+class Offers(NamedTuple):
+    """What the main screen offers right now, besides its fixed actions."""
+
+    sending: bool = False
+    trust: str | None = None  # "Trust <network> for profile <id>"
+    suggestion: tuple[str, str] | None = None  # (title, why)
+    demo: bool = False
+
+
+# (title, help, action of the app): every action of the main screen, reached by name.
+ACTIONS = (
+    ("Send message", "Send with the active profile (ctrl+s)", "send"),
+    ("Switch profile", "Make the next profile active (ctrl+t)", "next_profile"),
+    ("New profile", "Create a sending profile (F3)", "new_profile"),
+    ("Edit profile", "Edit the active profile (F2)", "edit_profile"),
+    ("Duplicate profile", "Copy the active profile under a new id", "duplicate_profile"),
+    ("Delete profile", "Delete the active profile, after asking", "delete_profile"),
+    ("Check profile", "Pre-flight the active profile without sending (F4)", "check_profile"),
+    ("History", "Every send attempt and its transcript (F5)", "history"),
+    ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", "outbox"),
+    ("Retry the outbox now", "Send every queued message now", "retry_outbox_now"),
+    ("Drafts", "Messages kept for later: open one, or delete it (ctrl+o)", "drafts"),
+    ("New message", "Keep the message in the form in drafts and start a new one", "new_message"),
+    ("Attach file", "Add an attachment (ctrl+f)", "attach"),
+    (
+        "Remove attachment",
+        "Remove the highlighted attachment (delete, in the list)",
+        "remove_attachment",
+    ),
+    ("Edit body in $EDITOR", "Suspend and edit the body (ctrl+e)", "edit_body"),
+)
+
+
+def main_commands(app: App[Any], screen: Screen[Any], offers: Offers) -> Iterator[SystemCommand]:
     """Every action of the main screen, so that each is reachable from the palette."""
     commands: list[tuple[str, str, Callable[[], object]]] = [
-        ("Send message", "Send with the active profile (ctrl+s)", app.action_send),
-        ("Switch profile", "Make the next profile active (ctrl+t)", app.action_next_profile),
-        ("New profile", "Create a sending profile (F3)", app.action_new_profile),
-        ("Edit profile", "Edit the active profile (F2)", app.action_edit_profile),
-        (
-            "Duplicate profile",
-            "Copy the active profile under a new id",
-            app.action_duplicate_profile,
-        ),
-        ("Delete profile", "Delete the active profile, after asking", app.action_delete_profile),
-        (
-            "Check profile",
-            "Pre-flight the active profile without sending (F4)",
-            app.action_check_profile,
-        ),
-        ("History", "Every send attempt and its transcript (F5)", app.action_history),
-        ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", app.action_outbox),
-        ("Drafts", "Messages kept for later: open one, or delete it (ctrl+o)", app.action_drafts),
-        (
-            "New message",
-            "Keep the message in the form in drafts and start a new one",
-            app.action_new_message,
-        ),
-        ("Retry the outbox now", "Send every queued message now", app.retry_outbox_now),
-        ("Attach file", "Add an attachment (ctrl+f)", app.action_attach),
-        (
-            "Remove attachment",
-            "Remove the highlighted attachment (delete, in the list)",
-            app.action_remove_attachment,
-        ),
-        ("Edit body in $EDITOR", "Suspend and edit the body (ctrl+e)", app.action_edit_body),
+        (title, help_text, partial(app.run_action, action)) for title, help_text, action in ACTIONS
+    ]
+    commands += [
         (
             "Full screen",
             "The body (with the cursor in it) or the transcript on the whole screen (F9)",
-            partial(app.main.run_action, "zoom"),
+            partial(screen.run_action, "zoom"),
         ),
         (
             "Show Cc and Bcc",
             "Show the copy rows a short screen hides (ctrl+b)",
-            partial(app.main.run_action, "copies"),
+            partial(screen.run_action, "copies"),
         ),
     ]
-    if app.sending:
-        commands.append(
-            ("Cancel send", "Stop the send in progress (escape)", app.action_cancel_send)
-        )
-    if app.trust_offer is not None:
+    if offers.sending:
         commands.append(
             (
-                f"Trust {app.trust_offer[1]} for profile {app.trust_offer[0]}",
-                "It just worked from this network: add it to the profile's networks (ctrl+n)",
-                app.action_add_network,
+                "Cancel send",
+                "Stop the send in progress (escape)",
+                partial(app.run_action, "cancel_send"),
             )
         )
-    if app.suggestion is not None:
+    if offers.trust is not None:
         commands.append(
-            (app.suggestion.title, app.suggestion.reason + " (ctrl+r)", app.action_retry)
+            (
+                offers.trust,
+                "It just worked from this network: add it to the profile's networks (ctrl+n)",
+                partial(app.run_action, "add_network"),
+            )
         )
-    if app.demo is not None:
+    if offers.suggestion is not None:
+        title, why = offers.suggestion
+        commands.append((title, why + " (ctrl+r)", partial(app.run_action, "retry")))
+    if offers.demo:
         commands.append(
             (
                 "Demo: switch network",
                 "Play another office's network (F7)",
-                app.action_toggle_network,
+                partial(app.run_action, "toggle_network"),
             )
         )
         commands.append(
-            ("Demo: mailbox", "What the demo servers received (F6)", app.action_mailbox)
+            (
+                "Demo: mailbox",
+                "What the demo servers received (F6)",
+                partial(app.run_action, "mailbox"),
+            )
         )
     for title, help_text, callback in commands:
         yield SystemCommand(title, help_text, callback)

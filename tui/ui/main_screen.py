@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -74,16 +77,21 @@ class MainScreen(Screen[None]):
     def action_copies(self) -> None:
         self.query_one(ComposeForm).show_copies(True)
 
-    def on_mount(self) -> None:
-        from tui.ui.app import MailtuiApp
+    @dataclass
+    class Ready(Message):
+        """The main screen is mounted: the app fills it in."""
 
-        app = self.app
-        assert isinstance(app, MailtuiApp)
-        app.start_main()
+    @dataclass
+    class LayoutChanged(Message):
+        """The terminal crossed the narrow or short threshold."""
+
+        narrow: bool
+        short: bool
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready())
 
     def on_resize(self, event: Resize) -> None:
-        from tui.ui.app import MailtuiApp
-
         narrow, short = event.size.width < NARROW_WIDTH, event.size.height < SHORT_HEIGHT
         if narrow == self.has_class("narrow") and short == self.has_class("short"):
             return  # a class change restyles the whole screen: only when the layout changes
@@ -92,6 +100,4 @@ class MainScreen(Screen[None]):
         self.query_one(ProfileList).set_compact(narrow)
         # In 80 columns the everyday keys need the room of the palette's hint (ctrl+p works).
         self.query_one(Footer).show_command_palette = not narrow
-        app = self.app
-        if isinstance(app, MailtuiApp) and app.demo is not None:
-            app.update_banner()
+        self.post_message(self.LayoutChanged(narrow, short))

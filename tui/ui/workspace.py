@@ -176,7 +176,7 @@ class Workspace(App[int]):
         if profile is None:
             self.action_new_profile()
             return
-        self.push_screen(ProfileEditor(profile), self._after_edit)
+        self.push_screen(ProfileEditor(profile, password_for=self.password_for), self._after_edit)
 
     def action_edit_profile(self) -> None:
         self.edit_profile()
@@ -184,7 +184,9 @@ class Workspace(App[int]):
     def action_new_profile(self) -> None:
         from tui.ui.screens.profile_editor import ProfileEditor
 
-        self.push_screen(ProfileEditor(None, new_id=""), self._after_edit)
+        self.push_screen(
+            ProfileEditor(None, new_id="", password_for=self.password_for), self._after_edit
+        )
 
     def action_duplicate_profile(self) -> None:
         from tui.ui.screens.profile_editor import ProfileEditor
@@ -192,7 +194,10 @@ class Workspace(App[int]):
         profile = self.active_profile
         if profile is not None:
             copy = profile._replace(name=f"{profile.name} (copy)")
-            self.push_screen(ProfileEditor(copy, new_id=f"{profile.id}-copy"), self._after_edit)
+            editor = ProfileEditor(
+                copy, new_id=f"{profile.id}-copy", password_for=self.password_for
+            )
+            self.push_screen(editor, self._after_edit)
 
     def _after_edit(self, saved: Profile | None) -> None:
         if saved is not None:
@@ -219,6 +224,10 @@ class Workspace(App[int]):
         )
 
     # -- the demo banner ------------------------------------------------------------------------
+
+    async def password_for(self, profile: Profile, ask: bool = True) -> str | None:
+        """The profile's secret (the app knows how to ask for it)."""
+        raise NotImplementedError
 
     def update_banner(self) -> None:
         from textual.widgets import Static

@@ -6,6 +6,7 @@ beside it; "Save" writes the TOML file through the core (atomic, 0600).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
@@ -63,6 +64,10 @@ SELECTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# How the editor asks for a profile's password: given by whoever opens it (the app).
+PasswordLookup = Callable[[Profile], Awaitable[str | None]]
+
+
 class ProfileEditor(Screen[Profile | None]):
     """Dismisses with the saved profile, or None when cancelled."""
 
@@ -72,9 +77,16 @@ class ProfileEditor(Screen[Profile | None]):
         Binding("escape", "cancel", "Cancel", id="editor.cancel"),
     ]
 
-    def __init__(self, profile: Profile | None = None, new_id: str | None = None) -> None:
-        """Edit `profile`; with `new_id`, save it under that id (new or duplicate)."""
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        new_id: str | None = None,
+        password_for: PasswordLookup | None = None,
+    ) -> None:
+        """Edit `profile`; with `new_id`, save it under that id (new or duplicate).
+        `password_for` finds a profile's password for the Check (its sources, else a prompt)."""
         super().__init__()
+        self.password_for = password_for
         self.original = profile
         self.new_id = new_id
         self.profile_id = new_id or (profile.id if profile else "")
@@ -281,15 +293,11 @@ class ProfileEditor(Screen[Profile | None]):
         pane = self.query_one(TranscriptPane)
         pane.begin(f"check {profile.id}")
         password = self.query_one("#f-secret", Input).value or None  # typed, not yet saved
-        if profile.logs_in and password is None:
-            from tui.ui.app import MailtuiApp
-
-            app = self.app
-            assert isinstance(app, MailtuiApp)
-            password = await app.password_for(profile)  # its sources, else the masked prompt
-            if not password:
-                pane.state = "cancelled"
-                return
+        if profile.logs_in and password is None and self.password_for is not None:
+            password = await self.password_for(profile)  # its sources, else the masked prompt
+        if profile.logs_in and not password:
+            pane.state = "cancelled"
+            return
         result = await sending.check(profile, (), listener=pane.handle, password=password)
         pane.finish(result, check=True)
         pane.log_widget.write(Text(f"verdict: {result.summary}", style="bold"))
