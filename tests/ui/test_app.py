@@ -962,3 +962,22 @@ async def test_new_message_keeps_the_form_in_drafts(
         assert app.form.is_empty
         [kept] = Drafts().list()
         assert kept.draft.subject == "First thoughts" and not kept.autosave
+
+
+def test_the_demo_mailbox_shows_a_message_as_a_person_reads_it(tmp_path: Path) -> None:
+    from tui.core.message import Draft, compose, prepare
+    from tui.ui.screens.mailbox import readable
+
+    attachment = tmp_path / "Straße.pdf"
+    attachment.write_bytes(b"%PDF" * 500)
+    draft = Draft(
+        to=("Jürgen <j@example.org>",),
+        cc=("ann@example.org",),
+        subject="Grüße aus München",
+        body="Hallo Jürgen,\nbis bald.\n",
+        attachments=(attachment,),
+    )
+    shown = readable(prepare(compose("Jane <jane@isp.example>", draft)).data)
+    assert "Subject: Grüße aus München" in shown and "To: Jürgen <j@example.org>" in shown
+    assert "Cc: ann@example.org" in shown and "Hallo Jürgen," in shown
+    assert "[attachment: Straße.pdf, 2.0 KB]" in shown and "=?utf-8?" not in shown

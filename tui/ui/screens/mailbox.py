@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from rich.text import Text
 from textual import on
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from tui.core.transcript import human_size
 from tui.demo.environment import DemoEnvironment
 
 
@@ -30,15 +32,16 @@ class MailboxScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Server", "From", "To", "Subject", "Size", "Login")
+        table.add_columns("Server", "From", "To", "Cc", "Subject", "Size", "Login")
         for index, (server, received) in enumerate(self.demo.mailbox()):
             parsed = message_from_bytes(received.content, policy=policy.default)
             table.add_row(
                 server,
-                Text(received.mail_from),
-                Text(", ".join(received.rcpt_tos)),
+                Text(str(parsed.get("From", received.mail_from))),
+                Text(str(parsed.get("To", "")) or ", ".join(received.rcpt_tos)),
+                Text(str(parsed.get("Cc", ""))),
                 Text(str(parsed.get("Subject", ""))),
-                f"{len(received.content):,} B",
+                human_size(len(received.content)),
                 received.authenticated_as or "—",
                 key=str(index),
             )
@@ -53,6 +56,24 @@ class MailboxScreen(Screen[None]):
         if event.row_key.value is None:
             return
         _server, received = self.demo.mailbox()[int(event.row_key.value)]
-        head, _, body = received.content.partition(b"\r\n\r\n")
-        preview = head.decode("utf-8", "replace") + "\n\n" + body[:2000].decode("utf-8", "replace")
-        self.query_one("#mailbox-message", Static).update(Text(preview))
+        self.query_one("#mailbox-message", Static).update(Text(readable(received.content)))
+
+
+def readable(content: bytes) -> str:
+    """A received message as a person reads it: headers decoded (encoded words), the text
+    part decoded (base64, quoted-printable, its charset), attachments by name and size."""
+    message = message_from_bytes(content, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    lines = [
+        f"{name}: {message[name]}"
+        for name in ("From", "To", "Cc", "Subject", "Date")
+        if message.get(name)
+    ]
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    lines += ["", str(text)[:4000].replace("\r\n", "\n")]
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        size = human_size(len(payload)) if isinstance(payload, bytes) else "?"
+        lines.append(f"[attachment: {part.get_filename() or 'unnamed'}, {size}]")
+    return "\n".join(lines)
