@@ -19,7 +19,7 @@ class DraftsScreen(Screen[SavedDraft | None]):
     AUTO_FOCUS = "#drafts-table"
     BINDINGS = [
         Binding("escape", "back", "Back", id="drafts.back"),
-        Binding("enter,o", "open", "Open in the form", id="drafts.open"),
+        Binding("enter", "open", "Open in the form", id="drafts.open", priority=True),
         Binding("d,delete", "delete", "Delete", id="drafts.delete"),
     ]
 

@@ -21,7 +21,8 @@ class HistoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="history.back"),
         Binding("ctrl+f", "focus_filter", "Filter", id="history.filter"),
-        Binding("enter", "open", "Open transcript", id="history.open"),
+        # Priority, so that the footer shows it over the table's own (hidden) enter.
+        Binding("enter", "open", "Open transcript", id="history.open", priority=True),
     ]
 
     def __init__(self) -> None:
