@@ -16,6 +16,8 @@ from tui.core.results import AttemptResult, ExitCode, in_brief
 from tui.core.transcript import SessionEvent, TranscriptEvent, printable
 
 if TYPE_CHECKING:
+    from tui.core.drafts import Drafts as DraftsT
+    from tui.core.drafts import SavedDraft as SavedDraftT
     from tui.core.message import Draft as DraftT
     from tui.core.network import Locator as LocatorT
     from tui.core.network_history import NetworkHistory as NetworkHistoryT
@@ -121,6 +123,28 @@ def _outbox_arguments(outbox: argparse.ArgumentParser) -> None:
     outbox.add_argument("--transcript", action="store_true", help="print the live transcript")
 
 
+def _drafts_arguments(drafts: argparse.ArgumentParser) -> None:
+    drafts.formatter_class = _ListFormatter
+    drafts.description = (
+        "Messages kept in drafts/: saved by a 'mailtui send' that could not go (refused, or\n"
+        "interrupted) and autosaved by the app. An ID is the draft's Maildir file name, as\n"
+        "'list' shows it, or any start of it that no other draft shares.\n"
+        "  list              the drafts, oldest first (the default)\n"
+        "  show ID           headers, attachments and body of one draft\n"
+        "  send ID           send it with its saved profile (or --profile ID); on success\n"
+        "                    the draft is removed, on a refusal it stays\n"
+        "  delete ID [ID …]  remove these drafts"
+    )
+    drafts.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "send", "delete"]
+    )
+    drafts.add_argument("ids", nargs="*", metavar="ID", help="with show, send or delete")
+    drafts.add_argument(
+        "--profile", metavar="ID", dest="send_profile", help="with send: the profile to use"
+    )
+    drafts.add_argument("--transcript", action="store_true", help="print the live transcript")
+
+
 def _history_arguments(history: argparse.ArgumentParser) -> None:
     history.add_argument("n", nargs="?", metavar="N", help="number in the list, or attempt id")
 
@@ -131,6 +155,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
     "profiles": ("list profiles and any errors in their files", None),
     "outbox": ("messages waiting to be sent: list, flush, retry, delete", _outbox_arguments),
     "history": ("recent attempts; N shows one transcript", _history_arguments),
+    "drafts": ("messages kept in drafts: list, show, send, delete", _drafts_arguments),
 }
 
 
@@ -199,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profiles": _profiles,
         "outbox": _outbox,
         "history": _history,
+        "drafts": _drafts,
     }
     try:
         return handlers[args.command](args)
@@ -630,6 +656,142 @@ def _outbox_flush(box: OutboxT, transcript: bool, only: set[str] | None = None) 
     elif not tried:
         print("Nothing to send: the outbox is empty.")
     return int(code)
+
+
+def _drafts(args: argparse.Namespace) -> int:
+    from tui.core.drafts import Drafts
+
+    drafts = Drafts()
+    if args.send_profile and args.action != "send":
+        _say("--profile goes with 'mailtui drafts send ID'")
+        return ExitCode.USAGE
+    if args.action == "list":
+        if args.ids:
+            _say(f"drafts list takes no id; to see one: mailtui drafts show {args.ids[0]}")
+            return ExitCode.USAGE
+        return _drafts_list(drafts)
+    if not args.ids or (args.action != "delete" and len(args.ids) > 1):
+        _say(f"drafts {args.action} needs the id of one draft (see 'mailtui drafts list')")
+        return ExitCode.USAGE
+    chosen: list[SavedDraftT] = []
+    for wanted in args.ids:  # every id is resolved before any draft is touched
+        found = drafts.match(wanted)
+        if not found:
+            _say(f"there is no draft {wanted}; see 'mailtui drafts list'")
+            return ExitCode.USAGE
+        if len(found) > 1:
+            some = ", ".join(d.id for d in found[:3]) + (", …" if len(found) > 3 else "")
+            _say(f"{wanted} is the start of {len(found)} drafts' ids ({some}); give more of it")
+            return ExitCode.USAGE
+        chosen.extend(found)
+    if args.action == "show":
+        _draft_show(chosen[0])
+        return 0
+    if args.action == "send":
+        return _draft_send(drafts, chosen[0], args)
+    for saved in chosen:
+        try:
+            drafts.remove(saved.id)
+        except OSError as exc:
+            _say(f"draft {saved.id} could not be deleted: {exc.strerror}")
+            return ExitCode.IOERR
+        print(_shown(f"Deleted draft {saved.id} ({saved.draft.subject or 'no subject'})."))
+    return 0
+
+
+def _when(saved: SavedDraftT) -> str:
+    """When a draft was saved, in local time, from its Date header."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(saved.saved_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return saved.saved_at or "?"
+
+
+def _drafts_list(drafts: DraftsT) -> int:
+    from tui.core.message import address_items
+
+    saved = drafts.list()
+    if not saved:
+        print("No drafts.")
+        return 0
+    for each in saved:
+        draft = each.draft
+        to = in_brief(address_items((*draft.to, *draft.cc, *draft.bcc))) or "(no recipient)"
+        app = "  (autosaved by the app)" if each.autosave else ""
+        print(
+            _shown(
+                f"{each.id}  {_when(each)}  {each.profile_id or '-':<12} {to}  "
+                f"{draft.subject or '(no subject)'}{app}"
+            )
+        )
+    return 0
+
+
+def _draft_show(saved: SavedDraftT) -> None:
+    draft = saved.draft
+    app = " (autosaved by the app)" if saved.autosave else ""
+    lines = [f"Draft:    {saved.id}{app}", f"Saved:    {_when(saved)}"]
+    lines.append(f"Profile:  {saved.profile_id or '(none: send it with --profile ID)'}")
+    for label, values in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        if values:
+            lines.append(f"{label + ':':<10}{', '.join(values)}")
+    lines.append(f"Subject:  {draft.subject}")
+    for path in draft.attachments:
+        try:
+            size = f"{path.stat().st_size:,} bytes"
+        except OSError:
+            size = "missing"
+        lines.append(f"Attached: {path} ({size})")
+    print(_shown("\n".join(lines)))
+    print()
+    sys.stdout.write(_shown(draft.body if draft.body.endswith("\n") else draft.body + "\n"))
+
+
+def _draft_send(drafts: DraftsT, saved: SavedDraftT, args: argparse.Namespace) -> int:
+    profile_id = args.send_profile or saved.profile_id
+    if not profile_id:
+        _say(
+            f"draft {saved.id} names no profile; choose one: "
+            f"mailtui drafts send {saved.id} --profile ID"
+        )
+        return ExitCode.USAGE
+    profile, found, code = _find_profile(profile_id)
+    if profile is None:
+        return code
+    result = _send_one(saved.draft, profile, found, args.transcript)
+    return _report(_settle_draft(drafts, saved, profile, result))
+
+
+def _settle_draft(
+    drafts: DraftsT, saved: SavedDraftT, profile: Profile, result: AttemptResult
+) -> AttemptResult:
+    """`keep_given_back` for a message that is a draft already: once sent, or kept in the
+    outbox, it leaves drafts; when it cannot go it stays (after a partial send, addressed
+    only to the recipients who refused it), and the summary says which."""
+    from tui.core.message import only_recipients
+    from tui.core.results import Outcome, given_back
+
+    said = result.summary.rstrip()
+    said = said[:-1] if said.endswith(".") else said
+    try:
+        if not given_back(result):
+            drafts.remove(saved.id)
+            if result.exit_code == ExitCode.OK:
+                return result._replace(summary=f"{said}. The draft was removed.")
+            return result._replace(summary=f"{said}. The draft was removed: the outbox has it.")
+        if result.outcome is Outcome.PARTIAL:
+            draft = only_recipients(saved.draft, [r.address for r in result.refused])
+            drafts.save(draft, saved.profile_id, name=saved.id, autosave=saved.autosave)
+            return result._replace(
+                summary=f"{said}. Draft {saved.id} now holds the message for the recipients "
+                "who refused it."
+            )
+    except OSError as exc:
+        warning = f"draft {saved.id} could not be updated ({exc.strerror})"
+        return result._replace(warnings=(*result.warnings, warning))
+    return result._replace(summary=f"{said}. It stays in drafts as {saved.id}.")
 
 
 def _history(args: argparse.Namespace) -> int:
