@@ -364,3 +364,77 @@ def test_an_attachment_that_fails_to_read_is_named_not_the_outbox(
     assert "saved to drafts" in result.err
     assert plain_server.messages == []
     assert not list((home / "outbox" / "new").iterdir())
+
+
+def test_send_with_a_terminal_on_stdin_says_how_to_end_the_message(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    import os
+    import pty
+
+    isp_profile(home, plain_server)
+    terminal, stdin = pty.openpty()
+    command = [sys.executable, "-m", "tui", "send", "--profile", "isp", "--to", "bob@example.org"]
+    process = subprocess.Popen(
+        [*command, "--subject", "Typed"],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    os.close(stdin)
+    try:
+        os.write(terminal, b"Typed at the keyboard.\n\x04")  # a line, then Ctrl-D
+        _out, err = process.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+    leak_guard.add(err.decode())
+    assert process.returncode == 0, err
+    assert err.decode().startswith("Type the message, then press Ctrl-D on a new line.\n")
+    [received] = plain_server.messages
+    assert b"Typed at the keyboard." in received.content
+    # Piped, nothing is said: the hint is for a person at a terminal.
+    piped = run_cli(
+        leak_guard, "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Piped"
+    )
+    assert piped.code == 0 and "Ctrl-D" not in piped.err
+
+
+def test_history_marks_checks_as_checks(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    isp_profile(home, plain_server)
+    run_cli(leak_guard, "send", "--profile", "isp", "--to", "bob@example.org", "--subject", "Sent")
+    run_cli(leak_guard, "check", "isp", "--rcpt", "carol@example.org")
+    checked, sent = run_cli(leak_guard, "history").out.splitlines()
+    assert re.search(r"  check isp +would-work ", checked), checked
+    assert re.search(r"  send  isp +sent ", sent), sent
+    assert run_cli(leak_guard, "history", "1").out.startswith("Check ")
+    assert run_cli(leak_guard, "history", "2").out.startswith("Send ")
+
+
+def test_profiles_lists_every_fault_of_a_file(home: Path, leak_guard: LeakGuard) -> None:
+    write_profile(
+        home,
+        "office",
+        name="Office",
+        host="smtp.x.example",
+        security="startls",
+        port=70000,
+        usrename="jane",
+        **{"from": "j@x.example"},
+    )
+    listed = run_cli(leak_guard, "profiles")
+    assert listed.code == 78
+    errors = [line for line in listed.out.splitlines() if line.startswith("office ")]
+    path = home / "profiles" / "office.toml"
+    assert errors == [
+        f"office           ERROR {path}, key 'usrename': unknown key; did you mean 'username'?",
+        f"office           ERROR {path}, key 'security': must be one of none, starttls, tls; "
+        'did you mean "starttls"?',
+        f"office           ERROR {path}, key 'port': must be a whole number from 1 to 65535",
+    ]
+    send = run_cli(
+        leak_guard, "send", "--profile", "office", "--to", "b@x.example", "--subject", "s"
+    )
+    assert send.code == 78 and send.err.count("profile office cannot be used: ") == 3

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
 from tui.core.profiles import Profile, ProfileSet, load_profiles, nearest
-from tui.core.results import AttemptResult, ExitCode
+from tui.core.results import AttemptResult, ExitCode, in_brief
 from tui.core.transcript import SessionEvent, TranscriptEvent, printable
 
 if TYPE_CHECKING:
+    from tui.core.drafts import Drafts as DraftsT
+    from tui.core.drafts import SavedDraft as SavedDraftT
     from tui.core.message import Draft as DraftT
     from tui.core.network import Locator as LocatorT
     from tui.core.network_history import NetworkHistory as NetworkHistoryT
@@ -42,6 +44,13 @@ class _Formatter(argparse.HelpFormatter):
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=_terminal_columns() - 2)
+
+
+class _ListFormatter(_Formatter):
+    """For a command whose description lists its actions one a line: kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,11 +107,42 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
 
 
 def _outbox_arguments(outbox: argparse.ArgumentParser) -> None:
+    outbox.formatter_class = _ListFormatter
+    outbox.description = (
+        "Messages waiting to be sent, with their state (queued, outcome unknown, refused, held).\n"
+        "  list              the entries, their ids, tries and last errors (the default)\n"
+        "  flush             send every queued message now\n"
+        "  retry ID [ID …]   queue these entries again, whatever their state, and send only\n"
+        "                    them now (after 'outcome unknown': check with the recipient first)\n"
+        "  delete ID [ID …]  remove these entries for good, unsent"
+    )
     outbox.add_argument(
         "action", nargs="?", default="list", choices=["list", "flush", "retry", "delete"]
     )
     outbox.add_argument("ids", nargs="*", metavar="ID", help="with retry or delete: which entries")
     outbox.add_argument("--transcript", action="store_true", help="print the live transcript")
+
+
+def _drafts_arguments(drafts: argparse.ArgumentParser) -> None:
+    drafts.formatter_class = _ListFormatter
+    drafts.description = (
+        "Messages kept in drafts/: saved by a 'mailtui send' that could not go (refused, or\n"
+        "interrupted) and autosaved by the app. An ID is the draft's Maildir file name, as\n"
+        "'list' shows it, or any start of it that no other draft shares.\n"
+        "  list              the drafts, oldest first (the default)\n"
+        "  show ID           headers, attachments and body of one draft\n"
+        "  send ID           send it with its saved profile (or --profile ID); on success\n"
+        "                    the draft is removed, on a refusal it stays\n"
+        "  delete ID [ID …]  remove these drafts"
+    )
+    drafts.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "send", "delete"]
+    )
+    drafts.add_argument("ids", nargs="*", metavar="ID", help="with show, send or delete")
+    drafts.add_argument(
+        "--profile", metavar="ID", dest="send_profile", help="with send: the profile to use"
+    )
+    drafts.add_argument("--transcript", action="store_true", help="print the live transcript")
 
 
 def _history_arguments(history: argparse.ArgumentParser) -> None:
@@ -113,8 +153,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
     "send": ("send one message without the interface", _send_arguments),
     "check": ("pre-flight a profile: everything but DATA", _check_arguments),
     "profiles": ("list profiles and any errors in their files", None),
-    "outbox": ("messages waiting to be sent: list, flush", _outbox_arguments),
+    "outbox": ("messages waiting to be sent: list, flush, retry, delete", _outbox_arguments),
     "history": ("recent attempts; N shows one transcript", _history_arguments),
+    "drafts": ("messages kept in drafts: list, show, send, delete", _drafts_arguments),
 }
 
 
@@ -183,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profiles": _profiles,
         "outbox": _outbox,
         "history": _history,
+        "drafts": _drafts,
     }
     try:
         return handlers[args.command](args)
@@ -215,7 +257,8 @@ def _find_profile(profile_id: str) -> tuple[Profile | None, ProfileSet, int]:
         return profile, found, 0
     error = found.error_for(profile_id)
     if error is not None:
-        _say(f"profile {profile_id} cannot be used: {error}")
+        for each in error.every:
+            _say(f"profile {profile_id} cannot be used: {each}")
         return None, found, ExitCode.CONFIG
     _say(_no_such_profile(profile_id, found))
     return None, found, ExitCode.CONFIG
@@ -280,7 +323,7 @@ def keep_given_back(draft: DraftT, profile: Profile, result: AttemptResult) -> A
 
     if result.outcome is Outcome.PARTIAL:
         draft = only_recipients(draft, [r.address for r in result.refused])
-        got = ", ".join(result.accepted)
+        got = in_brief(result.accepted)
         said = result.summary.rstrip().rstrip(".") + f". It was delivered to {got}"
         what = "The message for the recipients who refused it"
     else:
@@ -310,15 +353,19 @@ class _BodyTooLong(Exception):
 def _read_body(source: BinaryIO) -> bytearray:
     """The whole body, read in pieces and never more than MAX_BODY bytes of it."""
     body = bytearray()
-    while piece := source.read(min(1 << 20, MAX_BODY + 1 - len(body))):
+    while True:
+        wanted = min(1 << 20, MAX_BODY + 1 - len(body))
+        piece = source.read(wanted)
         body += piece
         if len(body) > MAX_BODY:
             raise _BodyTooLong
-    return body
+        # A buffered read is short only at the end. Reading on would wait for a second
+        # end: a terminal's Ctrl-D ends one read, not the input.
+        if len(piece) < wanted:
+            return body
 
 
 def _send(args: argparse.Namespace) -> int:
-    from tui.core import sending
     from tui.core.message import Draft
 
     profile, found, code = _find_profile(args.send_profile)
@@ -329,6 +376,8 @@ def _send(args: argparse.Namespace) -> int:
             with args.body_file.open("rb") as source:
                 raw = _read_body(source)
         else:
+            if sys.stdin.isatty():  # a person at the keyboard, who would see nothing happen
+                print("Type the message, then press Ctrl-D on a new line.", file=sys.stderr)
             raw = _read_body(sys.stdin.buffer)
     except OSError as exc:
         _say(f"cannot read the body from {args.body_file}: {exc.strerror}")
@@ -354,6 +403,17 @@ def _send(args: argparse.Namespace) -> int:
         body=body,
         attachments=tuple(args.attach),
     )
+    result = _send_one(draft, profile, found, args.transcript)
+    return _report(keep_given_back(draft, profile, result))
+
+
+def _send_one(
+    draft: DraftT, profile: Profile, found: ProfileSet, transcript: bool
+) -> AttemptResult:
+    """Send `draft` as `mailtui send` does: the warnings first, then one attempt; Ctrl-C
+    leaves what the outbox filed standing."""
+    from tui.core import sending
+
     locator, history = _warn_if_untrusted(profile, found)
     attempt = sending.Attempt(
         profile,
@@ -361,7 +421,7 @@ def _send(args: argparse.Namespace) -> int:
         locator=locator,
         history=history,
         profiles=found.profiles,
-        listener=_print_event if args.transcript else None,
+        listener=_print_event if transcript else None,
         prompt=_prompt,
     )
 
@@ -373,10 +433,9 @@ def _send(args: argparse.Namespace) -> int:
             return attempt.interrupted()
 
     try:
-        result = _run(work())
+        return _run(work())
     except KeyboardInterrupt:  # Ctrl-C as the attempt ended: what the outbox did stands
-        result = attempt.interrupted()
-    return _report(keep_given_back(draft, profile, result))
+        return attempt.interrupted()
 
 
 def _warn_if_untrusted(profile: Profile, found: ProfileSet) -> tuple[LocatorT, NetworkHistoryT]:
@@ -456,8 +515,9 @@ def _profiles(_args: argparse.Namespace) -> int:
             f"{p.id:<16} {p.name:<24} {p.provider_label:<10} {p.auth_label:<18} "
             f"{p.server} ({p.security})"
         )
-    for error in found.errors:
-        print(f"{error.profile_id:<16} ERROR {error}")
+    for error in found.errors:  # every fault of a file, one a line
+        for each in error.every:
+            print(f"{each.profile_id:<16} ERROR {each}")
     return ExitCode.CONFIG if found.errors else 0
 
 
@@ -469,18 +529,22 @@ def _outbox(args: argparse.Namespace) -> int:
         if not args.ids:
             _say(f"outbox {args.action} needs the ids of the entries (see 'mailtui outbox list')")
             return ExitCode.USAGE
-        for entry_id in args.ids:
-            entry = box.get(entry_id)
-            if entry is None:
-                _say(f"there is no outbox entry {entry_id}")
+        # Every id is looked up before any is touched: a mistyped one changes nothing.
+        chosen = {entry_id: box.get(entry_id) for entry_id in args.ids}
+        for entry_id, found in chosen.items():
+            if found is None:
+                _say(f"there is no outbox entry {entry_id}; see 'mailtui outbox list'")
                 return ExitCode.USAGE
+        released: set[str] = set()
+        for entry in [e for e in chosen.values() if e is not None]:
             try:
                 if args.action == "delete":
                     box.remove(entry.id)
-                    print(f"Deleted {entry.id} ({_shown(entry.subject)}).")
+                    print(f"Deleted {_named(entry)}.")
                 else:
                     box.release(entry.id)
-                    print(f"{entry.id} is queued again; flushing the outbox now.")
+                    released.add(entry.id)
+                    print(f"{_named(entry)} is queued again; sending it now.")
             except OutboxBusy:
                 _say(f"{entry.id} is being sent right now; try again when that send is over")
                 return ExitCode.TEMPFAIL
@@ -489,10 +553,18 @@ def _outbox(args: argparse.Namespace) -> int:
             except OutboxUnreadable as exc:
                 _say(str(exc))
                 return ExitCode.DATAERR
-        return 0 if args.action == "delete" else _outbox_flush(box, args.transcript)
+        if args.action == "delete":
+            return 0
+        return _outbox_flush(box, args.transcript, only=released) if released else 0
     if args.action == "flush":
         return _outbox_flush(box, args.transcript)
     return _outbox_list(box)
+
+
+def _named(entry: OutboxEntryT) -> str:
+    """An outbox entry as a person recognises it: its id and its subject."""
+    subject = f'"{entry.subject}"' if entry.subject else "(no subject)"
+    return _shown(f"{entry.id} {subject}")
 
 
 def _outbox_list(box: OutboxT) -> int:
@@ -501,7 +573,7 @@ def _outbox_list(box: OutboxT) -> int:
         print("The outbox is empty.")
         return 0
     for entry in entries:
-        to = ", ".join(entry.recipients)
+        to = in_brief(entry.recipients)
         print(
             _shown(
                 f"{entry.id}  {entry.state_label:<11} {entry.profile_id:<12} "
@@ -509,27 +581,31 @@ def _outbox_list(box: OutboxT) -> int:
             )
         )
         if entry.delivered_to:
-            print(f"    already delivered to: {_shown(', '.join(entry.delivered_to))}")
+            print(f"    already delivered to: {_shown(in_brief(entry.delivered_to))}")
         if entry.last_error:
             print(f"    last error: {_shown(entry.last_error)}")
     return ExitCode.TEMPFAIL
 
 
-def _outbox_flush(box: OutboxT, transcript: bool) -> int:
+def _outbox_flush(box: OutboxT, transcript: bool, only: set[str] | None = None) -> int:
+    """Send the queued messages (with `only`, just those entries), one session a profile."""
     from tui.core import sending
 
     box.sweep()
     found = load_profiles()
     by_profile: dict[str, list[OutboxEntryT]] = {}
     for entry in box.entries():
-        if entry.waiting:
+        if entry.waiting and (only is None or entry.id in only):
             by_profile.setdefault(entry.profile_id, []).append(entry)
     worst: list[ExitCode] = []
     tried = 0
     for profile_id, entries in by_profile.items():
         profile = found.get(profile_id)
         if profile is None:
-            _say(f"{len(entries)} queued message(s) need profile {profile_id}, which is missing")
+            broken = found.error_for(profile_id) is not None
+            why = "which cannot be used (see 'mailtui profiles')" if broken else "which is missing"
+            for entry in entries:
+                _say(f"{_named(entry)} was not sent: it needs profile {profile_id}, {why}")
             worst.append(ExitCode.CONFIG)
             continue
         # The flush claims each entry itself: one that another process is sending is skipped.
@@ -553,15 +629,15 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
                 worst.append(result.session.exit_code)
             continue
         for entry, message in result.messages:
-            line = f"{entry.id}: {message.summary}"
+            line = f"{_named(entry)}: {_shown(message.summary)}"
             if message.exit_code == ExitCode.OK:
-                print(_shown(line))
+                print(line)
             else:
-                _say(_shown(line))
+                _say(line)
         if len(result.messages) > 1:
             print(_shown(result.session.summary))
         _warn([w for _entry, message in result.messages for w in message.warnings])
-    now = box.entries()
+    now = [e for e in box.entries() if only is None or e.id in only]
     left = [e for e in now if e.waiting or e.needs_person]
     elsewhere = sum(1 for e in now if e.effective_state == "sending")  # another mailtui's
     code = next((c for c in sending.SEVERITY if c in worst), ExitCode.OK)
@@ -575,9 +651,147 @@ def _outbox_flush(box: OutboxT, transcript: bool) -> int:
             code = ExitCode.TEMPFAIL
     elif not tried and elsewhere:
         print(f"Nothing to send here: {elsewhere} message(s) are being sent by another mailtui.")
+    elif not tried and only is not None:
+        print("Nothing was sent: those entries left the outbox meanwhile (sent or deleted).")
     elif not tried:
         print("Nothing to send: the outbox is empty.")
     return int(code)
+
+
+def _drafts(args: argparse.Namespace) -> int:
+    from tui.core.drafts import Drafts
+
+    drafts = Drafts()
+    if args.send_profile and args.action != "send":
+        _say("--profile goes with 'mailtui drafts send ID'")
+        return ExitCode.USAGE
+    if args.action == "list":
+        if args.ids:
+            _say(f"drafts list takes no id; to see one: mailtui drafts show {args.ids[0]}")
+            return ExitCode.USAGE
+        return _drafts_list(drafts)
+    if not args.ids or (args.action != "delete" and len(args.ids) > 1):
+        _say(f"drafts {args.action} needs the id of one draft (see 'mailtui drafts list')")
+        return ExitCode.USAGE
+    chosen: list[SavedDraftT] = []
+    for wanted in args.ids:  # every id is resolved before any draft is touched
+        found = drafts.match(wanted)
+        if not found:
+            _say(f"there is no draft {wanted}; see 'mailtui drafts list'")
+            return ExitCode.USAGE
+        if len(found) > 1:
+            some = ", ".join(d.id for d in found[:3]) + (", …" if len(found) > 3 else "")
+            _say(f"{wanted} is the start of {len(found)} drafts' ids ({some}); give more of it")
+            return ExitCode.USAGE
+        chosen.extend(found)
+    if args.action == "show":
+        _draft_show(chosen[0])
+        return 0
+    if args.action == "send":
+        return _draft_send(drafts, chosen[0], args)
+    for saved in chosen:
+        try:
+            drafts.remove(saved.id)
+        except OSError as exc:
+            _say(f"draft {saved.id} could not be deleted: {exc.strerror}")
+            return ExitCode.IOERR
+        print(_shown(f"Deleted draft {saved.id} ({saved.draft.subject or 'no subject'})."))
+    return 0
+
+
+def _when(saved: SavedDraftT) -> str:
+    """When a draft was saved, in local time, from its Date header."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(saved.saved_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return saved.saved_at or "?"
+
+
+def _drafts_list(drafts: DraftsT) -> int:
+    from tui.core.message import address_items
+
+    saved = drafts.list()
+    if not saved:
+        print("No drafts.")
+        return 0
+    for each in saved:
+        draft = each.draft
+        to = in_brief(address_items((*draft.to, *draft.cc, *draft.bcc))) or "(no recipient)"
+        app = "  (autosaved by the app)" if each.autosave else ""
+        print(
+            _shown(
+                f"{each.id}  {_when(each)}  {each.profile_id or '-':<12} {to}  "
+                f"{draft.subject or '(no subject)'}{app}"
+            )
+        )
+    return 0
+
+
+def _draft_show(saved: SavedDraftT) -> None:
+    draft = saved.draft
+    app = " (autosaved by the app)" if saved.autosave else ""
+    lines = [f"Draft:    {saved.id}{app}", f"Saved:    {_when(saved)}"]
+    lines.append(f"Profile:  {saved.profile_id or '(none: send it with --profile ID)'}")
+    for label, values in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        if values:
+            lines.append(f"{label + ':':<10}{', '.join(values)}")
+    lines.append(f"Subject:  {draft.subject}")
+    for path in draft.attachments:
+        try:
+            size = f"{path.stat().st_size:,} bytes"
+        except OSError:
+            size = "missing"
+        lines.append(f"Attached: {path} ({size})")
+    print(_shown("\n".join(lines)))
+    print()
+    sys.stdout.write(_shown(draft.body if draft.body.endswith("\n") else draft.body + "\n"))
+
+
+def _draft_send(drafts: DraftsT, saved: SavedDraftT, args: argparse.Namespace) -> int:
+    profile_id = args.send_profile or saved.profile_id
+    if not profile_id:
+        _say(
+            f"draft {saved.id} names no profile; choose one: "
+            f"mailtui drafts send {saved.id} --profile ID"
+        )
+        return ExitCode.USAGE
+    profile, found, code = _find_profile(profile_id)
+    if profile is None:
+        return code
+    result = _send_one(saved.draft, profile, found, args.transcript)
+    return _report(_settle_draft(drafts, saved, profile, result))
+
+
+def _settle_draft(
+    drafts: DraftsT, saved: SavedDraftT, profile: Profile, result: AttemptResult
+) -> AttemptResult:
+    """`keep_given_back` for a message that is a draft already: once sent, or kept in the
+    outbox, it leaves drafts; when it cannot go it stays (after a partial send, addressed
+    only to the recipients who refused it), and the summary says which."""
+    from tui.core.message import only_recipients
+    from tui.core.results import Outcome, given_back
+
+    said = result.summary.rstrip()
+    said = said[:-1] if said.endswith(".") else said
+    try:
+        if not given_back(result):
+            drafts.remove(saved.id)
+            if result.exit_code == ExitCode.OK:
+                return result._replace(summary=f"{said}. The draft was removed.")
+            return result._replace(summary=f"{said}. The draft was removed: the outbox has it.")
+        if result.outcome is Outcome.PARTIAL:
+            draft = only_recipients(saved.draft, [r.address for r in result.refused])
+            drafts.save(draft, saved.profile_id, name=saved.id, autosave=saved.autosave)
+            return result._replace(
+                summary=f"{said}. Draft {saved.id} now holds the message for the recipients "
+                "who refused it."
+            )
+    except OSError as exc:
+        warning = f"draft {saved.id} could not be updated ({exc.strerror})"
+        return result._replace(warnings=(*result.warnings, warning))
+    return result._replace(summary=f"{said}. It stays in drafts as {saved.id}.")
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -588,12 +802,12 @@ def _history(args: argparse.Namespace) -> int:
         if not attempts:
             print("No attempts yet.")
         for index, attempt in enumerate(attempts[:50], start=1):
-            to = ", ".join(attempt.recipients)
+            to = in_brief(attempt.recipients)
             print(
                 _shown(
-                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.profile:<12} "
-                    f"{attempt.outcome:<12} {attempt.duration_ms:>7.0f} ms  {to}  "
-                    f"{attempt.subject}"
+                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.kind:<5} "
+                    f"{attempt.profile:<12} {attempt.outcome:<12} "
+                    f"{attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
                 )
             )
         return 0
@@ -605,7 +819,8 @@ def _history(args: argparse.Namespace) -> int:
     if chosen is None:
         _say(f"no attempt {args.n}; run 'mailtui history' to list them")
         return ExitCode.USAGE
-    print(_shown(f"Attempt {chosen.id}: {chosen.outcome} with {chosen.profile}"))
+    what = {"check": "Check", "flush": "Flush"}.get(chosen.kind, "Send")
+    print(_shown(f"{what} {chosen.id}: {chosen.outcome} with {chosen.profile}"))
     print(_shown(str(chosen.record.get("summary", ""))))
     print()
     sys.stdout.write(_shown(chosen.transcript()))

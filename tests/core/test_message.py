@@ -181,3 +181,19 @@ def test_attachment_name_loses_only_the_spaces_around_it(tmp_path: Path) -> None
     composed = compose("jane@x.example", Draft(to=("b@x.example",), attachments=(path,)))
     [part] = list(_headers(composed).iter_attachments())
     assert part.get_filename() == "report 2026.pdf"
+
+
+def test_a_pasted_list_with_one_address_a_line_is_every_address() -> None:
+    pasted = 'bob@y.example\r\nCarol <c@z.example>\n\n"Doe; Jane" <jane@x.example>\n'
+    parsed = parse_address_list(pasted, "to")
+    assert [m.addr_spec for m in parsed] == ["bob@y.example", "c@z.example", "jane@x.example"]
+    assert parsed[2].display_name == "Doe; Jane"
+
+
+@pytest.mark.parametrize(
+    "folded",
+    ["bob@y.example\n <c@z.example>", "bob@y.example\r\n\tc@z.example", '"Bo\nb" <b@y.example>'],
+)
+def test_a_line_break_that_is_no_separator_is_still_refused(folded: str) -> None:
+    with pytest.raises(AddressError, match="line break"):
+        parse_address_list(folded, "to")

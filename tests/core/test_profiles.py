@@ -279,3 +279,66 @@ def test_profile_writable_by_others_is_refused(home: Path, mode: int) -> None:
     assert f"chmod go-w {path}" in message
     path.chmod(0o644)  # readable by others is fine without a password in the file
     assert load_profile(path).password_command == "pass show isp"
+
+
+@pytest.mark.parametrize(
+    ("key", "typed", "meant"),
+    [
+        ("security", "startls", "starttls"),
+        ("provider", "portl", "portal"),
+        ("auth", "LOGIN", "login"),
+    ],
+)
+def test_a_mistyped_value_suggests_the_nearest(
+    home: Path, key: str, typed: str, meant: str
+) -> None:
+    keys = {**BASE, "security": "tls", key: typed}
+    if key == "auth":
+        keys["username"] = "jane"
+    with pytest.raises(ProfileError) as caught:
+        load_profile(write_profile(home, "typo", **keys))
+    assert caught.value.key == key
+    assert f'did you mean "{meant}"?' in caught.value.problem
+
+
+def test_every_fault_of_a_file_is_reported_and_the_first_stays_the_error(home: Path) -> None:
+    keys = {k: v for k, v in BASE.items() if k != "name"}
+    path = write_profile(
+        home,
+        "many",
+        **keys,
+        usrename="jane",
+        port="587",
+        networks=["10.0.0.0/33", "192.168.1.0/24", "nonsense"],
+        helo="my laptop",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    error = caught.value
+    assert [e.key for e in error.every] == [
+        "usrename",
+        "name",
+        "port",
+        "networks",
+        "networks",
+        "helo",
+    ]
+    assert error.key == "usrename" and str(error).startswith(f"{path}, key 'usrename': ")
+    assert all(str(e).startswith(f"{path}, key '{e.key}': ") for e in error.every)
+    assert "'nonsense' is not a network" in error.every[4].problem
+    # The app's field check finds its own key's fault even when an earlier key has one too.
+    from tui.core.profiles import check_field
+
+    problem = check_field("port", 70000, {"security": "startls"})
+    assert problem == "must be a whole number from 1 to 65535"
+
+
+def test_a_dependent_check_is_not_reported_for_a_value_already_wrong(home: Path) -> None:
+    """auth = "plian" is one fault: not also a missing username or a plain-text password."""
+    with pytest.raises(ProfileError) as caught:
+        load_profile(write_profile(home, "p", **{**BASE, "auth": "plian"}))
+    assert [e.key for e in caught.value.every] == ["auth"]
+    both = write_profile(home, "q", **{**BASE, "auth": "plain"})
+    with pytest.raises(ProfileError) as caught:
+        load_profile(both)
+    assert [e.key for e in caught.value.every] == ["security", "username"]

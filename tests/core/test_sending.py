@@ -516,3 +516,26 @@ def test_tls_context_rejects_unreadable_ca_file(
     assert isinstance(
         make_tls_context(load_profile(portal_profile(home, portal_server, pki))), ssl.SSLContext
     )
+
+
+async def test_a_summary_names_three_recipients_and_counts_the_others(
+    home: Path, servers: ServerThread
+) -> None:
+    refused = {f"r{i}@example.org": f"550 5.1.1 <r{i}@example.org>: unknown" for i in (5, 6, 7, 8)}
+    server = servers.start(ServerSpec("isp", refuse=refused))
+    profile = load_profile(isp_profile(home, server))
+    everyone = tuple(f"r{i}@example.org" for i in range(300))
+    sent = await sending.send(profile, Draft(to=everyone[:2], bcc=everyone[9:], subject="All"))
+    assert sent.exit_code == 0, sent.summary
+    assert sent.summary.startswith(
+        "Sent to r0@example.org, r1@example.org, r9@example.org and 290 more with Home ISP"
+    )
+    partly = await sending.send(profile, Draft(bcc=everyone, subject="All"))
+    assert partly.outcome is Outcome.PARTIAL
+    assert partly.summary.startswith(
+        "Partly sent: accepted for r0@example.org, r1@example.org, r2@example.org and 293 more, "
+        "but refused for r5@example.org, r6@example.org (550), r7@example.org (550) and 1 more."
+    )
+    assert len(partly.summary) < 500
+    three = await sending.send(profile, Draft(to=everyone[:3], subject="Three"))
+    assert "Sent to r0@example.org, r1@example.org, r2@example.org with " in three.summary

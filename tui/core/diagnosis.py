@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from tui.core.kinds import KINDS, Kind
 from tui.core.profiles import Profile
 from tui.core.reports import MessageReport, SessionReport
-from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome
+from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome, in_brief
 from tui.core.transcript import printable
 from tui.core.wordings import (
     CERT_REASONS,
@@ -303,8 +303,8 @@ def judge(
             Failure("rcpt", code=first.code, text=first.text, recipient=first.address), context
         )
         # The first refusal is quoted in the explanation; the others only by their codes.
-        names = ", ".join(r.address if r is first else f"{r.address} ({r.code})" for r in refused)
-        accepted = ", ".join(r.address for r in message.recipients if r.accepted)
+        names = in_brief([r.address if r is first else f"{r.address} ({r.code})" for r in refused])
+        accepted = in_brief([r.address for r in message.recipients if r.accepted])
         if check:
             summary = f"will be refused for {names}. {diagnosis.explanation}"
         else:
@@ -322,7 +322,7 @@ def judge(
     if check:
         summary = f"will work: {profile.host} accepted the sender and recipients."
         return base._replace(outcome=Outcome.WOULD_WORK, summary=summary)
-    to = ", ".join(r.address for r in message.recipients)
+    to = in_brief([r.address for r in message.recipients])
     total = session.timings.get("total", 0.0)
     summary = f"Sent to {to} with {profile.name} ({profile.host}) in {total:.0f} ms."
     return base._replace(summary=summary)

@@ -86,8 +86,18 @@ class Drafts:
         self, draft: Draft, profile_id: str | None, name: str | None = None, autosave: bool = False
     ) -> str:
         """Save (or, with `name`, replace) a draft; returns its id."""
+        before = maildir.find(self.folder, name) if name else None
         path = maildir.deliver(self.folder, render(draft, profile_id, autosave), name=name)
+        if before is not None and before != path:  # it was in cur/ (a mail reader saw it)
+            before.unlink(missing_ok=True)
         return maildir.base_name(path)
+
+    def match(self, wanted: str) -> list[SavedDraft]:
+        """The drafts `wanted` names: the one whose id it is, else every draft whose id
+        starts with it (a short id is enough when no other draft shares it)."""
+        drafts = self.list()
+        exact = [d for d in drafts if d.id == wanted]
+        return exact or [d for d in drafts if wanted and d.id.startswith(wanted)]
 
     def list(self) -> list[SavedDraft]:
         found = []

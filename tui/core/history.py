@@ -144,6 +144,11 @@ class Attempt(NamedTuple):
         return str(self.record.get("time", ""))
 
     @property
+    def kind(self) -> str:
+        """What the attempt was: "send", "flush" or "check" (records before kinds: "send")."""
+        return str(self.record.get("kind", "send"))
+
+    @property
     def outcome(self) -> str:
         return str(self.record.get("outcome", "?"))
 

@@ -122,11 +122,19 @@ def _valid_domain(domain: str) -> bool:
 
 
 def _split_list(value: str) -> list[str]:
-    """Split a comma-separated address list, respecting quotes and angle brackets."""
+    """Split an address list at commas, semicolons and line breaks (a pasted list has one
+    address a line), respecting quotes and angle brackets.
+
+    A line break followed by a space or tab is not a separator: in a header that is a fold,
+    and the address around it is refused for its line break rather than read as two.
+    """
     items: list[str] = []
     current: list[str] = []
     in_quotes = in_angle = escaped = False
-    for char in value:
+    index = 0
+    while index < len(value):
+        char = value[index]
+        index += 1
         if escaped:
             escaped = False
         elif char == "\\" and in_quotes:
@@ -141,6 +149,15 @@ def _split_list(value: str) -> list[str]:
             items.append("".join(current))
             current = []
             continue
+        elif char in "\r\n" and not in_quotes and not in_angle:
+            end = index
+            while end < len(value) and value[end] in "\r\n":
+                end += 1
+            if end == len(value) or value[end] not in " \t":
+                items.append("".join(current))
+                current = []
+                index = end
+                continue
         current.append(char)
     items.append("".join(current))
     return [item.strip() for item in items if item.strip()]
@@ -200,8 +217,14 @@ def parse_mailbox(value: str, field_name: str = "address") -> Mailbox:
     return Mailbox(display_name=display, local=local, domain=domain)
 
 
+def address_items(values: Iterable[str]) -> list[str]:
+    """The addresses in one or several fields, as typed and unchecked (for a listing)."""
+    return [item for value in values for item in _split_list(value)]
+
+
 def parse_address_list(values: str | list[str] | tuple[str, ...], field_name: str) -> list[Mailbox]:
-    """Parse one or several comma-separated address fields into mailboxes."""
+    """Parse one or several address fields (addresses separated by commas, semicolons or
+    line breaks) into mailboxes."""
     raw = [values] if isinstance(values, str) else list(values)
     return [parse_mailbox(item, field_name) for value in raw for item in _split_list(value)]
 

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -85,6 +86,13 @@ class ProfileError(Exception):
     def __init__(self, path: Path, key: str | None, problem: str) -> None:
         super().__init__(path, key, problem)
         self.path, self.key, self.problem = path, key, problem
+        # The file's other faults, when it has several: this one is the first of them.
+        self.more: tuple[ProfileError, ...] = ()
+
+    @property
+    def every(self) -> "tuple[ProfileError, ...]":
+        """This fault and the file's others, in the order of the file's checks."""
+        return (self, *self.more)
 
     @property
     def profile_id(self) -> str:
@@ -204,69 +212,93 @@ def _helo_problem(value: str) -> str | None:
 
 
 def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
-    """Validate the parsed TOML of one profile file; raise `ProfileError` on the first fault."""
+    """Validate the parsed TOML of one profile file. Every fault is found: `ProfileError` is
+    raised for the first, with the others in its `more` (a person fixes them all at once)."""
+    problems: list[ProfileError] = []
 
-    def fail(key: str | None, problem: str) -> ProfileError:
-        return ProfileError(path, key, problem)
+    def fail(key: str | None, problem: str) -> None:
+        problems.append(ProfileError(path, key, problem))
+
+    def raise_all() -> None:
+        if problems:
+            first = problems[0]
+            first.more = tuple(problems[1:])
+            raise first
 
     if not PROFILE_ID_RE.match(profile_id):
-        raise fail(
+        fail(
             None,
             "the file name is not a usable profile id; use letters, digits, '.', '_' or '-' "
             "(for example home-isp.toml)",
         )
+        raise_all()
     for key in data:
         if key not in _KEYS:
             near = nearest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else f"valid keys are {', '.join(_KEYS)}"
-            raise fail(key, f"unknown key; {hint}")
+            fail(key, f"unknown key; {hint}")
     for key in REQUIRED_KEYS:
         if key not in data:
-            raise fail(key, f"missing; add {key} = {_KEYS[key][2]}")
+            fail(key, f"missing; add {key} = {_KEYS[key][2]}")
+    # Each value that is wrong on its own is left out of `values`: the checks that need it
+    # (auth with security, source_address with host) are skipped, not reported twice.
     values: dict[str, Any] = {}
     for key, value in data.items():
+        if key not in _KEYS:
+            continue
         attr, types, description = _KEYS[key]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise fail(key, f"must be {description}, not {_kind(value)}")
-        if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise fail(key, "contains a control character (such as a line break); remove it")
-        values[attr] = value
+            fail(key, f"must be {description}, not {_kind(value)}")
+        elif isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            fail(key, "contains a control character (such as a line break); remove it")
+        else:
+            values[attr] = value
 
-    if values["security"] not in SECURITY_VALUES:
-        raise fail("security", f"must be one of {', '.join(SECURITY_VALUES)}")
-    if values.setdefault("provider", "isp") not in PROVIDER_VALUES:
-        raise fail("provider", f"must be one of {', '.join(PROVIDER_VALUES)}")
-    if values.setdefault("auth", "none") not in AUTH_VALUES:
-        near = nearest(str(values["auth"]).lower(), AUTH_VALUES)
-        hint = f'; did you mean "{near}"?' if near else ""
-        raise fail("auth", f"must be one of {', '.join(AUTH_VALUES)}{hint}")
-    if not values["name"].strip():
-        raise fail("name", "is empty; give the profile a display name")
-    if not _is_host(values["host"]):
-        raise fail("host", "is not a valid host name or IP address")
+    for key, allowed in (
+        ("security", SECURITY_VALUES),
+        ("provider", PROVIDER_VALUES),
+        ("auth", AUTH_VALUES),
+    ):
+        if key in values and values[key] not in allowed:
+            near = nearest(str(values.pop(key)).lower(), allowed)
+            hint = f'; did you mean "{near}"?' if near else ""
+            fail(key, f"must be one of {', '.join(allowed)}{hint}")
+        elif key != "security" and key not in data:
+            values[key] = allowed[0]  # provider "isp", auth "none"
+    if "name" in values and not values["name"].strip():
+        fail("name", "is empty; give the profile a display name")
+    if "host" in values and not _is_host(values["host"]):
+        fail("host", "is not a valid host name or IP address")
+        del values["host"]
     port = values.get("port")
     if port is not None and not 1 <= port <= 65535:
-        raise fail("port", "must be a whole number from 1 to 65535")
-    if values["auth"] != "none" and values["security"] == "none":
-        raise fail(
+        fail("port", "must be a whole number from 1 to 65535")
+    auth = values.get("auth", "none")
+    if "auth" in values and auth != "none" and values.get("security") == "none":
+        fail(
             "security",
-            f'must be "starttls" or "tls" with auth = "{values["auth"]}": mailtui never sends a '
+            f'must be "starttls" or "tls" with auth = "{auth}": mailtui never sends a '
             "password over an unencrypted connection",
         )
-    if values["auth"] != "none" and not values.get("username"):
-        raise fail("username", f'is required with auth = "{values["auth"]}"')
+    if (
+        "auth" in values
+        and auth != "none"
+        and not values.get("username")
+        and ("username" not in data or "username" in values)
+    ):
+        fail("username", f'is required with auth = "{auth}"')
     if "timeout" in values:
         if not 0 < values["timeout"] <= 3600:
-            raise fail("timeout", "must be a number of seconds above 0 and at most 3600")
+            fail("timeout", "must be a number of seconds above 0 and at most 3600")
         values["timeout"] = float(values["timeout"])
     if "tls_fingerprint" in values:
         try:
             values["tls_fingerprint"] = normalise_fingerprint(values["tls_fingerprint"])
         except ValueError:
-            raise fail(
+            fail(
                 "tls_fingerprint",
                 'must be a SHA-256 fingerprint such as "sha256:AB:CD:…" (32 bytes)',
-            ) from None
+            )
     if "networks" in values:
         networks = []
         for item in values["networks"]:
@@ -275,49 +307,55 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
                     raise TypeError(item)
                 networks.append(str(ipaddress.ip_network(item, strict=False)))
             except (ValueError, TypeError):
-                raise fail(
-                    "networks", f'{item!r} is not a network such as "192.168.1.0/24"'
-                ) from None
+                fail("networks", f'{item!r} is not a network such as "192.168.1.0/24"')
         values["networks"] = tuple(networks)
     if "source_address" in values:
-        try:
-            source = ipaddress.ip_address(values["source_address"])
-        except ValueError:
-            raise fail("source_address", 'must be an IP address such as "192.168.1.7"') from None
-        try:
-            server = ipaddress.ip_address(values["host"])
-        except ValueError:  # a name: its addresses are known only when connecting
-            server = None
-        if server is not None and server.version != source.version:
-            raise fail(
-                "source_address",
-                f"is an IPv{source.version} address but host {values['host']} is "
-                f"IPv{server.version}; use an IPv{server.version} address of this machine",
-            )
+        _check_source_address(values, fail)
     if "ca_file" in values:
-        try:
-            values["ca_file"] = str(Path(values["ca_file"]).expanduser())
-        except RuntimeError:  # ~user for a user that does not exist, or no home folder
-            raise fail(
-                "ca_file", "starts with ~ but that home folder cannot be found; give the full path"
-            ) from None
-        # A named pipe or a device would be read forever (a missing file is found at TLS time).
-        kind = file_kind(values["ca_file"])
-        if kind not in ("a regular file", "missing"):
-            raise fail(
-                "ca_file", f"is {kind}, not a regular file; point it at a PEM certificate file"
-            )
+        _check_ca_file(values, fail)
     if "helo" in values:
         problem = _helo_problem(values["helo"])
         if problem is not None:
-            raise fail("helo", problem)
-    from tui.core.message import AddressError, parse_mailbox
+            fail("helo", problem)
+    if "from_" in values:
+        from tui.core.message import AddressError, parse_mailbox
 
-    try:
-        parse_mailbox(values["from_"], field_name="from")
-    except AddressError as exc:
-        raise fail("from", exc.reason) from None
+        try:
+            parse_mailbox(values["from_"], field_name="from")
+        except AddressError as exc:
+            fail("from", exc.reason)
+    raise_all()
     return Profile(id=profile_id, path=path, **values)
+
+
+def _check_source_address(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+    try:
+        source = ipaddress.ip_address(values["source_address"])
+    except ValueError:
+        fail("source_address", 'must be an IP address such as "192.168.1.7"')
+        return
+    try:
+        server = ipaddress.ip_address(values.get("host", ""))
+    except ValueError:  # a name (its addresses are known only when connecting), or no host
+        return
+    if server.version != source.version:
+        fail(
+            "source_address",
+            f"is an IPv{source.version} address but host {values['host']} is "
+            f"IPv{server.version}; use an IPv{server.version} address of this machine",
+        )
+
+
+def _check_ca_file(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+    try:
+        values["ca_file"] = str(Path(values["ca_file"]).expanduser())
+    except RuntimeError:  # ~user for a user that does not exist, or no home folder
+        fail("ca_file", "starts with ~ but that home folder cannot be found; give the full path")
+        return
+    # A named pipe or a device would be read forever (a missing file is found at TLS time).
+    kind = file_kind(values["ca_file"])
+    if kind not in ("a regular file", "missing"):
+        fail("ca_file", f"is {kind}, not a regular file; point it at a PEM certificate file")
 
 
 _PROBE = {"name": "probe", "from": "probe@example.org", "host": "probe.example", "security": "tls"}
@@ -334,7 +372,7 @@ def check_field(key: str, value: Any, choices: dict[str, Any] | None = None) -> 
     try:
         parse_profile("probe", data, Path("probe.toml"))
     except ProfileError as exc:
-        return exc.problem if exc.key == key else None
+        return next((e.problem for e in exc.every if e.key == key), None)
     return None
 
 

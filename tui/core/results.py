@@ -1,6 +1,6 @@
 """What a send or a check came to: exit codes, per-recipient results and timings."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 
@@ -77,6 +77,18 @@ def given_back(result: "AttemptResult") -> bool:
     if result.outcome is Outcome.CANCELLED:
         return True
     return result.exit_code not in (ExitCode.OK, ExitCode.TEMPFAIL)
+
+
+# A summary names at most this many recipients; beyond, it counts the others.
+NAMED_RECIPIENTS = 3
+
+
+def in_brief(addresses: Sequence[str], limit: int = NAMED_RECIPIENTS) -> str:
+    """Recipients for a one-line summary: "a, b, c" or "a, b, c and 297 more", so that a
+    message to 300 people does not fill the screen."""
+    if len(addresses) <= limit:
+        return ", ".join(addresses)
+    return f"{', '.join(addresses[:limit])} and {len(addresses) - limit} more"
 
 
 class RecipientResult(NamedTuple):

@@ -408,7 +408,7 @@ class _Run:
                 if settled is None:
                     settled = self.attempt.outbox.settle(claim, result, fresh=self.fresh)
                 entry = claim.entry
-                result = _where(result, settled, entry)
+                result = _where(result, settled, entry, self.attempt.mode)
             results.append((entry, result))
             self.attempt.settled.append((entry, result))
         warnings = self._record(results)
@@ -478,8 +478,11 @@ def _in_doubt(result: AttemptResult) -> AttemptResult:
     )
 
 
-def _where(result: AttemptResult, settled: Settled, entry: OutboxEntry) -> AttemptResult:
-    """Say where the message is now, after the explanation."""
+def _where(
+    result: AttemptResult, settled: Settled, entry: OutboxEntry, mode: Mode = Mode.SEND
+) -> AttemptResult:
+    """Say where the message is now, after the explanation. A flush does not advise a
+    flush: its message simply waits for the next one."""
     said = result.summary.rstrip()
     tail = ""
     if settled.state == UNKNOWN:
@@ -490,7 +493,10 @@ def _where(result: AttemptResult, settled: Settled, entry: OutboxEntry) -> Attem
     elif settled.state == QUEUED and result.outcome is Outcome.NOT_TRIED:
         tail = " It stays queued for the next flush."
     elif settled.state == QUEUED and result.outcome is Outcome.TEMPORARY:
-        tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
+        if mode is Mode.FLUSH:
+            tail = " It stays queued for the next flush."
+        else:
+            tail = " It is kept in the outbox and will be retried (mailtui outbox flush)."
     elif settled.state == REFUSED:
         tail = (
             " It stays in the outbox marked 'refused' and is not retried: edit or delete it, "
