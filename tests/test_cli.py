@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -246,9 +248,10 @@ def test_collection_paused_while_loading_resumes_for_the_work(
     assert "RC 0 COLLECTING [True] True FROZEN True" in done.stdout, done.stdout + done.stderr
 
 
-def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
-    home: Path, leak_guard: LeakGuard
-) -> None:
+def _interrupted_send(home: Path, body: str, delay: float) -> tuple[int, str, float]:
+    """`mailtui send` to a server that accepts the connection and never greets, SIGINT `delay`
+    seconds after it says "connecting". Returns its exit code, its stderr and how long it
+    took to end after the SIGINT. Every wait is bounded: a lost Ctrl-C fails, never hangs."""
     with socket.socket() as silent:  # accepts connections (the kernel does) and never greets
         silent.bind(("127.0.0.1", 0))
         silent.listen()
@@ -282,19 +285,52 @@ def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
             cwd=REPO,
         )
         assert send.stdin is not None and send.stderr is not None
-        send.stdin.write("Only in this pipe.\n")
-        send.stdin.close()
-        seen = [send.stderr.readline()]
-        assert "connecting to 127.0.0.1" in seen[0], seen
-        time.sleep(0.3)
-        send.send_signal(signal.SIGINT)
-        err = seen[0] + send.stderr.read()
-        code = send.wait(timeout=30)
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in send.stderr or ()])
+        reader.start()
+        try:
+            send.stdin.write(body)
+            send.stdin.close()
+            first = lines.get(timeout=30)
+            assert "connecting to 127.0.0.1" in first, first
+            time.sleep(delay)
+            send.send_signal(signal.SIGINT)
+            interrupted = time.monotonic()
+            code = send.wait(timeout=20)  # far less than the profile's 30 s
+            took = time.monotonic() - interrupted
+        finally:
+            send.kill()
+            send.wait()
+            reader.join()
+    rest = [lines.get_nowait() for _ in range(lines.qsize())]
+    return code, first + "".join(rest), took
+
+
+def test_ctrl_c_while_sending_keeps_the_message_in_drafts(
+    home: Path, leak_guard: LeakGuard
+) -> None:
+    code, err, took = _interrupted_send(home, "Only in this pipe.\n", 0.3)
     leak_guard.add(err)
-    assert code == 130, err
+    assert code == 130 and took < 5, err
     assert "Interrupted; the message was not sent. The message was saved to drafts:" in err
     [draft] = (home / "drafts" / "new").iterdir()
     assert b"Only in this pipe." in draft.read_bytes() and b"Saturday" in draft.read_bytes()
+    assert not list((home / "outbox" / "new").iterdir())
+
+
+def test_ctrl_c_is_never_lost_whenever_it_comes_after_connecting(
+    home: Path, leak_guard: LeakGuard
+) -> None:
+    """At once, and at delays that land in the connection, the wait for the greeting and
+    anywhere between (a Ctrl-C once waited for the server's 30 s timeout instead)."""
+    for run, delay in enumerate((0.0, 0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)):
+        body = f"Run {run}, Ctrl-C after {delay * 1000:g} ms.\n"
+        code, err, took = _interrupted_send(home, body, delay)
+        leak_guard.add(err)
+        assert (code, took < 5) == (130, True), f"after {delay * 1000:g} ms: {err}"
+        assert "The message was saved to drafts:" in err
+    drafts = sorted(p.read_bytes() for p in (home / "drafts" / "new").iterdir())
+    assert len(drafts) == run + 1 and all(b"Ctrl-C after" in d for d in drafts)
     assert not list((home / "outbox" / "new").iterdir())
 
 

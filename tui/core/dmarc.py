@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from tui.core import locations
+from tui.core.cancelling import stop_if_cancelled
 
 if TYPE_CHECKING:
     from dns.asyncresolver import Resolver
@@ -270,6 +271,7 @@ async def policy(domain: str, resolver: Resolver | None = None) -> Policy | None
         async with asyncio.timeout(LOOKUP_TIMEOUT):
             await asyncio.to_thread(_import_dnspython)  # off the event loop: the app stays live
             found = await _lookup(name, resolver)
+        stop_if_cancelled()  # dnspython's wait_for may have dropped it (cancelling.py)
     except asyncio.CancelledError:
         raise
     except Exception:  # a timeout, no resolver configured, anything: the send goes on

@@ -2,7 +2,8 @@
 
 This is the one module that touches aiosmtplib's private attributes (the protocol's read
 buffer, its drain, its TLS flag and the client's server state); tests/core/test_smtp_client.py
-fails loudly when a new aiosmtplib takes them away.
+fails loudly when a new aiosmtplib takes them away. It also keeps a Ctrl-C that aiosmtplib's
+`asyncio.wait_for` dropped on Python 3.11 from being lost (tui/core/cancelling.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import Default
 
+from tui.core.cancelling import stop_if_cancelled
 from tui.core.transcript import REDACTED
 
 
@@ -51,6 +53,19 @@ class TracingSMTP(aiosmtplib.SMTP):
         self._tracer = tracer
         self._last_code = 0
 
+    # aiosmtplib sets the transport once its connection is made (`_create_connection`), before
+    # it waits for the greeting: a cancellation its wait for the connection dropped is raised
+    # here, not after a greeting that may never come.
+    @property
+    def transport(self) -> asyncio.BaseTransport | None:
+        return self._transport
+
+    @transport.setter
+    def transport(self, value: asyncio.BaseTransport | None) -> None:
+        self._transport = value
+        if value is not None:
+            stop_if_cancelled()
+
     @property
     def in_tls(self) -> bool:
         transport = self.transport
@@ -61,9 +76,11 @@ class TracingSMTP(aiosmtplib.SMTP):
         *args: bytes,
         timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109
     ) -> SMTPResponse:
+        stop_if_cancelled()  # dropped while waiting for the greeting or the last reply
         in_tls = self.in_tls  # a reply comes back the way its command went
         self._tracer.client_line(self._redacted(args), in_tls)
         response = await super().execute_command(*args, timeout=timeout)
+        stop_if_cancelled()
         self._last_code = response.code
         # aiosmtplib raises its errors from the reply returned here: they carry it scrubbed.
         response = self._tracer.server_reply(response, in_tls)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import aiosmtplib
 
+from tui.core.cancelling import stop_if_cancelled
 from tui.core.message import Prepared
 from tui.core.profiles import Profile
 from tui.core.reporter import Reporter
@@ -154,6 +155,7 @@ class MailTransaction:
                     break
                 protocol.write(chunk)
                 await asyncio.wait_for(smtp.drain(), self.profile.timeout)
+                stop_if_cancelled()  # on 3.11 wait_for can drop a Ctrl-C (cancelling.py)
                 sent = min(total, sent + len(chunk))
                 percent = int(sent * 100 / total) if total else 100
                 if percent != last_reported:

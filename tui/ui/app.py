@@ -29,6 +29,7 @@ from tui.core.profiles import Profile, save_profile
 from tui.core.results import AttemptResult, ExitCode, Outcome, given_back
 from tui.core.secrets import SecretError, resolve_password
 from tui.ui.commands import Offers, ProfileCommands, main_commands
+from tui.ui.keys_in_order import KeysInOrder
 from tui.ui.main_screen import MainScreen
 from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
 from tui.ui.workspace import Workspace
@@ -50,13 +51,13 @@ class Suggestion:
     queued: str | None = None  # the Message-ID of the outbox message to take back and send
 
 
-class MailtuiApp(Workspace):
+class MailtuiApp(KeysInOrder, Workspace):
     """Compose, send with the chosen profile, and watch the SMTP conversation live."""
 
     COMMANDS = App.COMMANDS | {ProfileCommands}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.last_result: AttemptResult | None = None
         self.suggestion: Suggestion | None = None
         self._failed_message_id: str | None = None
@@ -80,6 +81,7 @@ class MailtuiApp(Workspace):
         self.reload_profiles()
         self.update_banner()
         self.main.query_one("#to").focus()
+        self.take_keys()  # what was typed before now goes to To, not to no widget at all
         self.set_interval(NETWORK_CHECK_SECONDS, self.watch_network)
         self.set_interval(AUTOSAVE_SECONDS, self.keeper.autosave)
         self.set_interval(RETRY_CHECK_SECONDS, self.retry_outbox)
