@@ -8,6 +8,7 @@ import contextlib
 import gc
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -537,22 +538,59 @@ class MailtuiApp(Workspace):
             self.notify(f"Removed {removed.name}")
 
     def action_edit_body(self) -> None:
-        """Open the body in $EDITOR (the app is suspended meanwhile) and take the result back."""
+        """Open the body in $EDITOR (the app is suspended meanwhile) and take the result back.
+
+        The editor is found before the app lets go of the terminal, and any failure to run it
+        is caught inside the suspension: the app always takes the terminal back."""
         from textual.widgets import TextArea
 
         body = self.form.query_one("#body", TextArea)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            command = shlex.split(editor)
+        except ValueError as exc:
+            self._editor_failed(editor, str(exc))
+            return
+        program = shutil.which(command[0]) if command else None
+        if program is None:
+            self._editor_failed(editor, "no such program, or it is not executable")
+            return
         with tempfile.TemporaryDirectory(prefix="mailtui-") as folder:
             path = Path(folder) / "body.txt"
             path.write_text(body.text, encoding="utf-8")
             path.chmod(0o600)
+            failure: str | None = None
+            status = 0
             try:
                 with self.suspend():
-                    subprocess.run([*shlex.split(editor), str(path)], check=False)
-            except (OSError, ValueError, SuspendNotSupported) as exc:
-                self.notify(f"Could not run {editor}: {exc}", severity="error")
+                    try:
+                        done = subprocess.run([program, *command[1:], str(path)], check=False)
+                    except OSError as exc:
+                        failure = exc.strerror or str(exc)
+                    else:
+                        status = done.returncode
+            except SuspendNotSupported:
+                failure = "this terminal cannot be handed over to another program"
+            if failure is not None:
+                self._editor_failed(editor, failure)
+                return
+            if status != 0:  # e.g. vim's :cq, "abandon the edit"
+                self.notify(
+                    f"The editor '{editor}' exited with status {status}: the message is unchanged.",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             body.load_text(path.read_text(encoding="utf-8", errors="replace"))
+
+    def _editor_failed(self, editor: str, why: str) -> None:
+        self.notify(
+            f"The editor '{editor}' could not be started: {why}. Set $EDITOR (or $VISUAL) to "
+            "an editor that works; the message is unchanged.",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     # -- other screens -----------------------------------------------------------------------
 
