@@ -220,7 +220,9 @@ class MailtuiApp(Workspace):
             self.reload_profiles()
             self.explain(None)
             self.refresh_bindings()
-            self.notify(f"{profile.name} now lists {network} as a network where it works.")
+            self.notify(
+                f"{profile.name} now lists {network} as a network where it works.", markup=False
+            )
 
         self.push_screen(
             ConfirmScreen(
@@ -377,7 +379,7 @@ class MailtuiApp(Workspace):
             self.keeper.sent()
             self.form.clear()
             self.form.query_one("#to").focus()
-            self.notify(result.summary, title="Sent")
+            self.notify(result.summary, title="Sent", markup=False)
             self.explain(self._trust_hint(profile))
         elif not given_back(result):  # the outbox keeps it (or the rest of it) for later
             # The outbox has it now: the form is free for the next message.
@@ -535,7 +537,7 @@ class MailtuiApp(Workspace):
     def action_remove_attachment(self) -> None:
         removed = self.form.remove_highlighted_attachment()
         if removed is not None:
-            self.notify(f"Removed {removed.name}")
+            self.notify(f"Removed {removed.name}", markup=False)
 
     def action_edit_body(self) -> None:
         """Open the body in $EDITOR (the app is suspended meanwhile) and take the result back.

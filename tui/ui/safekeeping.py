@@ -64,6 +64,7 @@ class Safekeeping:
                     "form, but free some space or fix the drafts folder.",
                     severity="error",
                     timeout=10,
+                    markup=False,
                 )
 
     def sent(self) -> None:

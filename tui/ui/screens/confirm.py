@@ -21,7 +21,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant=self.variant)  # type: ignore[arg-type]
                 yield Button("Cancel", id="no")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,11 +25,11 @@ class NetworkWarningScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("This network is not one where this profile is trusted", classes="title")
-            yield Label(self.warning.text)
+            yield Label(self.warning.text, markup=False)
             with Horizontal(classes="buttons"):
                 if self.warning.alternative is not None:
                     yield Button(
-                        f"Send with {self.warning.alternative.name}",
+                        Text(f"Send with {self.warning.alternative.name}"),
                         id="alternative",
                         variant="primary",
                     )

@@ -163,7 +163,7 @@ class OutboxScreen(Screen[None]):
             self.refresh_entries()
             return
         app.retry_outbox()
-        self.notify(f"Sending {entry.subject or entry.id} now…")
+        self.notify(f"Sending {entry.subject or entry.id} now…", markup=False)
 
     def action_edit(self) -> None:
         from tui.ui.app import MailtuiApp
@@ -194,7 +194,7 @@ class OutboxScreen(Screen[None]):
                     )
                     return
                 self.refresh_entries()
-                self.notify(f"Deleted {entry.subject or entry.id} from the outbox.")
+                self.notify(f"Deleted {entry.subject or entry.id} from the outbox.", markup=False)
 
         self.app.push_screen(
             ConfirmScreen(
