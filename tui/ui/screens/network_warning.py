@@ -33,7 +33,11 @@ class NetworkWarningScreen(ModalScreen[str | None]):
                         id="alternative",
                         variant="primary",
                     )
-                yield Button("Send anyway", id="anyway")
+                yield Button(  # the default (Enter) when there is no better profile
+                    "Send anyway",
+                    id="anyway",
+                    variant="default" if self.warning.alternative else "primary",
+                )
                 yield Button("Don't send", id="cancel")
 
     def on_mount(self) -> None:
