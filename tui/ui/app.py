@@ -155,11 +155,29 @@ class MailtuiApp(Workspace):
         self._retry_worker = self.run_worker(self._retry_outbox(), group="outbox")
 
     async def _retry_outbox(self) -> None:
-        sent = await self.keeper.retry_due()
-        if sent:
-            self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
-            self.reload_profiles()
-        self.update_outbox_status()
+        try:
+            sent = await self.keeper.retry_due()
+            if sent:
+                self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
+                self.reload_profiles()
+        finally:
+            self._forget_gone_suggestion()
+            self.update_outbox_status()
+            from tui.ui.screens.outbox import OutboxScreen
+
+            for screen in self.screen_stack:  # its tries, states and errors as they are now
+                if isinstance(screen, OutboxScreen):
+                    screen.refresh_entries()
+
+    def _forget_gone_suggestion(self) -> None:
+        """The queued message that ctrl+r would take back has left the outbox (the retry sent
+        it): its explanation and offer no longer hold."""
+        queued = self.suggestion.queued if self.suggestion else None
+        if queued is None or any(e.message_id == queued for e in self.keeper.outbox.entries()):
+            return
+        self.suggestion = None
+        self.explain(None)
+        self.refresh_bindings()
 
     def retry_outbox_now(self) -> None:
         self.keeper.release_all()

@@ -109,7 +109,9 @@ class OutboxScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def refresh_entries(self) -> None:
+        """Show the outbox as it is now, the cursor kept on the same row where it can be."""
         table = self.query_one(DataTable)
+        row = table.cursor_row
         table.clear()
         self.entries = self.outbox.entries()
         for entry in self.entries:
@@ -124,6 +126,9 @@ class OutboxScreen(Screen[None]):
             )
         if not self.entries:
             self.query_one("#outbox-detail", Static).update("The outbox is empty.")
+            return
+        table.move_cursor(row=min(row, len(self.entries) - 1))
+        self._show()
 
     @property
     def current(self) -> OutboxEntry | None:
