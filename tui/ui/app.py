@@ -67,6 +67,9 @@ class MailtuiApp(Workspace):
         self.keeper = Safekeeping(self)
         self.exit_after_start = False  # the benchmark's launch-to-first-screen run
         self.trust_offer: tuple[str, str] | None = None  # (profile id, network) after a success
+        # Passwords typed at the prompt, by profile id: kept in memory for this session only
+        # (never written anywhere), forgotten when the server refuses the login.
+        self._typed_passwords: dict[str, str] = {}
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -317,11 +320,20 @@ class MailtuiApp(Workspace):
         try:
             return await asyncio.to_thread(resolve_password, profile)
         except SecretError:
-            if not ask:
-                return None
+            typed = self._typed_passwords.get(profile.id)
+            if typed is not None or not ask:
+                return typed
             from tui.ui.screens.password import PasswordScreen
 
-            return await self.push_screen_wait(PasswordScreen(profile))
+            typed = await self.push_screen_wait(PasswordScreen(profile))
+            if typed is not None:
+                self._typed_passwords[profile.id] = typed
+            return typed
+
+    def forget_password(self, profile_id: str, result: AttemptResult) -> None:
+        """A refused login (535): a password typed this session is wrong, never used again."""
+        if result.outcome is Outcome.AUTH_FAILED:
+            self._typed_passwords.pop(profile_id, None)
 
     async def _confirm_network(self, profile: Profile) -> Profile | None:
         """Warn before an IP-trusted profile is used outside its networks; returns the profile
@@ -390,6 +402,7 @@ class MailtuiApp(Workspace):
 
     def _after_attempt(self, profile: Profile, result: AttemptResult) -> None:
         self.last_result = result
+        self.forget_password(profile.id, result)
         self.pane.finish(result)
         self.suggestion = None
         if result.outcome is Outcome.SENT:
@@ -535,6 +548,7 @@ class MailtuiApp(Workspace):
             history=self.network_history,
         )
         self.last_result = result
+        self.forget_password(profile.id, result)
         pane.finish(result, check=True)
         self.explain(
             f"Check of {profile.name}: {result.summary}", error=result.exit_code != ExitCode.OK

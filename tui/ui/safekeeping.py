@@ -119,5 +119,6 @@ class Safekeeping:
                 outbox=self.outbox,
             )
             sent += result.sent
+            app.forget_password(profile.id, result.session)
             await asyncio.sleep(0)
         return sent
