@@ -127,7 +127,7 @@ class MailtuiApp(Workspace):
 
     def save_and_exit(self) -> None:
         """Quit with the form kept as a draft: ctrl+q, a closed terminal or SIGTERM."""
-        self.keeper.autosave()
+        self.keeper.save_now()
         self.exit()
 
     # -- the outbox ----------------------------------------------------------------------------
@@ -294,7 +294,7 @@ class MailtuiApp(Workspace):
             return
         self._send_worker = self.send_message(profile, draft, self._failed_message_id, True)
 
-    def action_retry(self) -> None:
+    async def action_retry(self) -> None:
         suggestion = self.suggestion
         if suggestion is None:
             return
@@ -305,7 +305,7 @@ class MailtuiApp(Workspace):
                 self.notify("That message is no longer in the outbox.", severity="warning")
                 self.refresh_bindings()
                 return
-            if not self.take_from_outbox(entry):
+            if not await self.take_from_outbox(entry):
                 self.suggestion = suggestion  # still on offer once the form is free
                 return
         self.select_profile(suggestion.profile_id)
@@ -386,6 +386,9 @@ class MailtuiApp(Workspace):
                 history=self.network_history,
             )
             result = await attempt.send(draft, message_id)
+            local = None  # where it went from, for the trust hint: a name lookup, off the loop
+            if result.outcome is Outcome.SENT and not profile.logs_in:
+                local = await asyncio.to_thread(self.locator.local_address, profile)
         except asyncio.CancelledError:
             pane.state = "cancelled"
             settled = attempt.interrupted() if attempt is not None else None
@@ -398,9 +401,11 @@ class MailtuiApp(Workspace):
             self.notify("Send cancelled; the message is still in the form.", severity="warning")
             self.reload_profiles()
             raise
-        self._after_attempt(profile, result)
+        self._after_attempt(profile, result, local)
 
-    def _after_attempt(self, profile: Profile, result: AttemptResult) -> None:
+    def _after_attempt(
+        self, profile: Profile, result: AttemptResult, local: str | None = None
+    ) -> None:
         self.last_result = result
         self.forget_password(profile.id, result)
         self.pane.finish(result)
@@ -411,7 +416,7 @@ class MailtuiApp(Workspace):
             self.form.clear()
             self.form.query_one("#to").focus()
             self.notify(result.summary, title="Sent", markup=False)
-            self.explain(self._trust_hint(profile))
+            self.explain(self._trust_hint(profile, local))
         elif not given_back(result):  # the outbox keeps it (or the rest of it) for later
             # The outbox has it now: the form is free for the next message.
             self._failed_message_id = None
@@ -458,9 +463,10 @@ class MailtuiApp(Workspace):
         retry = result.diagnosis.retry_profile if result.diagnosis else None
         return self.profile_set.get(retry) if retry else None
 
-    def take_from_outbox(self, entry: OutboxEntry) -> bool:
-        """Put a queued message back in the form (and out of the outbox) to edit or resend."""
-        from tui.ui.screens.outbox import entry_as_draft
+    async def take_from_outbox(self, entry: OutboxEntry) -> bool:
+        """Put a queued message back in the form (and out of the outbox) to edit or resend.
+        It is read in a thread (it may be 25 MB), and leaves the outbox once in the form."""
+        from tui.ui.screens.outbox import read_back
 
         if not self.form.is_empty:
             self.notify(
@@ -476,23 +482,23 @@ class MailtuiApp(Workspace):
             self.notify("That message is being sent or has left the outbox.", severity="warning")
             return False
         try:
-            draft = entry_as_draft(outbox, claim.entry)
+            draft = await read_back(outbox, claim.entry)
+            self.form.load(draft)
         except BaseException:
             claim.release()
             raise
         outbox.discard(claim)
-        self.form.load(draft)
         if self.profile_set.get(entry.profile_id):
             self.select_profile(entry.profile_id)
         self.update_outbox_status()
         return True
 
-    def _trust_hint(self, profile: Profile) -> str | None:
-        """After a success by network trust from a network the profile does not list."""
+    def _trust_hint(self, profile: Profile, local: str | None) -> str | None:
+        """After a success by network trust from a network the profile does not list; `local`
+        is the address the send went from."""
         self.trust_offer = None
         if profile.logs_in:
             return None
-        local = self.locator.local_address(profile)
         if local is None or (profile.networks and not outside_networks(profile, local)):
             return None
         network = trusted_network_for(local)
