@@ -160,3 +160,21 @@ def test_trust_warning_names_the_better_profile(
     assert warning is not None
     assert "outside the networks where Home ISP is trusted (192.168.1.0/24)" in warning.text
     assert warning.alternative is not None and warning.alternative.id == "portal"
+
+
+def test_no_trust_warning_where_the_profile_last_worked(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server, networks=["192.168.1.0/24"])
+    isp = load_profiles().get("isp")
+    assert isp is not None
+    history = NetworkHistory()
+    sent = AttemptResult(Outcome.SENT, ExitCode.OK, "", client_address="10.20.0.5")
+    refused = AttemptResult(Outcome.REFUSED, ExitCode.UNAVAILABLE, "")
+    assert trust_warning(isp, [isp], OFFICE, "10.20.0.5", history) is not None
+    history.record(OFFICE, "isp", sent)
+    assert trust_warning(isp, [isp], OFFICE, "10.20.0.5", history) is None
+    history.record(HOME, "isp", refused)  # another network says nothing about this one
+    assert trust_warning(isp, [isp], OFFICE, "10.20.0.5", history) is None
+    history.record(OFFICE, "isp", refused)  # it stopped working here: warn again
+    assert trust_warning(isp, [isp], OFFICE, "10.20.0.5", history) is not None

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Button, Label
 
 from tests.conftest import Pki, isp_profile, portal_profile, write_profile
 from tests.scripted_server import stall_after_greeting, start_scripted
@@ -271,7 +271,10 @@ async def test_duplicate_then_delete_profile_with_confirmation(
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
-        await pilot.press("escape")  # the confirmation starts on Cancel: escape keeps the file
+        focused = app.focused
+        assert focused is not None and focused.id == "no"  # Cancel, drawn as the default
+        assert app.screen.query_one("#no", Button).variant == "primary"
+        await pilot.press("enter")  # the confirmation starts on Cancel: Enter keeps the file
         await pilot.pause()
         assert (home / "profiles" / "isp-copy.toml").exists()
         app.action_delete_profile()
@@ -381,15 +384,18 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         explanation = screen_text(pilot, "#explanation")
         # Loopback is a /8: only this address is offered, never the whole subnet.
         assert "worked from 127.0.0.1/32: press ctrl+n to add it" in explanation
+        # It worked here: the next send goes without the warning, as the list says.
+        await pilot.press(*"carol@example.org")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.sending)
+        assert app.pane.state == "sent"
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert "Add it to the networks" in str(app.screen.query(Label)[0].render())
-        await pilot.press("enter")  # the dialog starts on Cancel: nothing changes
-        await pilot.pause()
-        assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24",)
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-        await pilot.click("#yes")
+        focused = app.focused
+        assert focused is not None and focused.id == "yes"
+        assert app.screen.query_one("#yes", Button).variant == "primary"  # drawn as default
+        await pilot.press("enter")  # does what the default says
         await pilot.pause()
         assert app.trust_offer is None
     assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.1/32")

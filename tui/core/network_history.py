@@ -296,8 +296,9 @@ def trust_warning(
     local_address: str | None,
     history: NetworkHistory,
 ) -> TrustWarning | None:
-    """Warn before sending with an IP-trusted profile from a network it does not list."""
-    if profile.logs_in:
+    """Warn before sending with an IP-trusted profile from a network it does not list, unless
+    it last worked on this very network: there, the server trusts it whatever the list says."""
+    if profile.logs_in or history.here(identity, profile.id).verdict == WORKED:
         return None
     reported = history.reported_address(identity)
     if not outside_networks(profile, local_address, reported):

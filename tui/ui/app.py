@@ -8,6 +8,7 @@ import contextlib
 import gc
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -68,6 +69,9 @@ class MailtuiApp(KeysInOrder, Workspace):
         self.keeper = Safekeeping(self)
         self.exit_after_start = False  # the benchmark's launch-to-first-screen run
         self.trust_offer: tuple[str, str] | None = None  # (profile id, network) after a success
+        # Passwords typed at the prompt, by profile id: kept in memory for this session only
+        # (never written anywhere), forgotten when the server refuses the login.
+        self._typed_passwords: dict[str, str] = {}
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -142,7 +146,7 @@ class MailtuiApp(KeysInOrder, Workspace):
 
     def save_and_exit(self) -> None:
         """Quit with the form kept as a draft: ctrl+q, a closed terminal or SIGTERM."""
-        self.keeper.autosave()
+        self.keeper.save_now()
         self.exit()
 
     # -- the outbox ----------------------------------------------------------------------------
@@ -173,11 +177,29 @@ class MailtuiApp(KeysInOrder, Workspace):
         self._retry_worker = self.run_worker(self._retry_outbox(), group="outbox")
 
     async def _retry_outbox(self) -> None:
-        sent = await self.keeper.retry_due()
-        if sent:
-            self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
-            self.reload_profiles()
-        self.update_outbox_status()
+        try:
+            sent = await self.keeper.retry_due()
+            if sent:
+                self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
+                self.reload_profiles()
+        finally:
+            self._forget_gone_suggestion()
+            self.update_outbox_status()
+            from tui.ui.screens.outbox import OutboxScreen
+
+            for screen in self.screen_stack:  # its tries, states and errors as they are now
+                if isinstance(screen, OutboxScreen):
+                    screen.refresh_entries()
+
+    def _forget_gone_suggestion(self) -> None:
+        """The queued message that ctrl+r would take back has left the outbox (the retry sent
+        it): its explanation and offer no longer hold."""
+        queued = self.suggestion.queued if self.suggestion else None
+        if queued is None or any(e.message_id == queued for e in self.keeper.outbox.entries()):
+            return
+        self.suggestion = None
+        self.explain(None)
+        self.refresh_bindings()
 
     def action_retry_outbox_now(self) -> None:
         self.keeper.release_all()
@@ -272,7 +294,9 @@ class MailtuiApp(KeysInOrder, Workspace):
             self.reload_profiles()
             self.explain(None)
             self.refresh_bindings()
-            self.notify(f"{profile.name} now lists {network} as a network where it works.")
+            self.notify(
+                f"{profile.name} now lists {network} as a network where it works.", markup=False
+            )
 
         self.push_screen(
             ConfirmScreen(
@@ -323,7 +347,7 @@ class MailtuiApp(KeysInOrder, Workspace):
             return
         self._send_worker = self.send_message(profile, draft, self._failed_message_id, True)
 
-    def action_retry(self) -> None:
+    async def action_retry(self) -> None:
         suggestion = self.suggestion
         if suggestion is None:
             return
@@ -334,7 +358,7 @@ class MailtuiApp(KeysInOrder, Workspace):
                 self.notify("That message is no longer in the outbox.", severity="warning")
                 self.refresh_bindings()
                 return
-            if not self.take_from_outbox(entry):
+            if not await self.take_from_outbox(entry):
                 self.suggestion = suggestion  # still on offer once the form is free
                 return
         self.select_profile(suggestion.profile_id)
@@ -349,11 +373,20 @@ class MailtuiApp(KeysInOrder, Workspace):
         try:
             return await asyncio.to_thread(resolve_password, profile)
         except SecretError:
-            if not ask:
-                return None
+            typed = self._typed_passwords.get(profile.id)
+            if typed is not None or not ask:
+                return typed
             from tui.ui.screens.password import PasswordScreen
 
-            return await self.push_screen_wait(PasswordScreen(profile))
+            typed = await self.push_screen_wait(PasswordScreen(profile))
+            if typed is not None:
+                self._typed_passwords[profile.id] = typed
+            return typed
+
+    def forget_password(self, profile_id: str, result: AttemptResult) -> None:
+        """A refused login (535): a password typed this session is wrong, never used again."""
+        if result.outcome is Outcome.AUTH_FAILED:
+            self._typed_passwords.pop(profile_id, None)
 
     async def _confirm_network(self, profile: Profile) -> Profile | None:
         """Warn before an IP-trusted profile is used outside its networks; returns the profile
@@ -406,6 +439,9 @@ class MailtuiApp(KeysInOrder, Workspace):
                 history=self.network_history,
             )
             result = await attempt.send(draft, message_id)
+            local = None  # where it went from, for the trust hint: a name lookup, off the loop
+            if result.outcome is Outcome.SENT and not profile.logs_in:
+                local = await asyncio.to_thread(self.locator.local_address, profile)
         except asyncio.CancelledError:
             pane.state = "cancelled"
             settled = attempt.interrupted() if attempt is not None else None
@@ -418,10 +454,13 @@ class MailtuiApp(KeysInOrder, Workspace):
             self.notify("Send cancelled; the message is still in the form.", severity="warning")
             self.reload_profiles()
             raise
-        self._after_attempt(profile, result)
+        self._after_attempt(profile, result, local)
 
-    def _after_attempt(self, profile: Profile, result: AttemptResult) -> None:
+    def _after_attempt(
+        self, profile: Profile, result: AttemptResult, local: str | None = None
+    ) -> None:
         self.last_result = result
+        self.forget_password(profile.id, result)
         self.pane.finish(result)
         self.suggestion = None
         if result.outcome is Outcome.SENT:
@@ -429,8 +468,8 @@ class MailtuiApp(KeysInOrder, Workspace):
             self.keeper.sent()
             self.form.clear()
             self.form.query_one("#to").focus()
-            self.notify(result.summary, title="Sent")
-            self.explain(self._trust_hint(profile))
+            self.notify(result.summary, title="Sent", markup=False)
+            self.explain(self._trust_hint(profile, local))
         elif not given_back(result):  # the outbox keeps it (or the rest of it) for later
             # The outbox has it now: the form is free for the next message.
             self._failed_message_id = None
@@ -477,9 +516,10 @@ class MailtuiApp(KeysInOrder, Workspace):
         retry = result.diagnosis.retry_profile if result.diagnosis else None
         return self.profile_set.get(retry) if retry else None
 
-    def take_from_outbox(self, entry: OutboxEntry) -> bool:
-        """Put a queued message back in the form (and out of the outbox) to edit or resend."""
-        from tui.ui.screens.outbox import entry_as_draft
+    async def take_from_outbox(self, entry: OutboxEntry) -> bool:
+        """Put a queued message back in the form (and out of the outbox) to edit or resend.
+        It is read in a thread (it may be 25 MB), and leaves the outbox once in the form."""
+        from tui.ui.screens.outbox import read_back
 
         if not self.form.is_empty:
             self.notify(
@@ -495,23 +535,23 @@ class MailtuiApp(KeysInOrder, Workspace):
             self.notify("That message is being sent or has left the outbox.", severity="warning")
             return False
         try:
-            draft = entry_as_draft(outbox, claim.entry)
+            draft = await read_back(outbox, claim.entry)
+            self.form.load(draft)
         except BaseException:
             claim.release()
             raise
         outbox.discard(claim)
-        self.form.load(draft)
         if self.profile_set.get(entry.profile_id):
             self.select_profile(entry.profile_id)
         self.update_outbox_status()
         return True
 
-    def _trust_hint(self, profile: Profile) -> str | None:
-        """After a success by network trust from a network the profile does not list."""
+    def _trust_hint(self, profile: Profile, local: str | None) -> str | None:
+        """After a success by network trust from a network the profile does not list; `local`
+        is the address the send went from."""
         self.trust_offer = None
         if profile.logs_in:
             return None
-        local = self.locator.local_address(profile)
         if local is None or (profile.networks and not outside_networks(profile, local)):
             return None
         network = trusted_network_for(local)
@@ -567,6 +607,7 @@ class MailtuiApp(KeysInOrder, Workspace):
             history=self.network_history,
         )
         self.last_result = result
+        self.forget_password(profile.id, result)
         pane.finish(result, check=True)
         self.explain(
             f"Check of {profile.name}: {result.summary}", error=result.exit_code != ExitCode.OK
@@ -587,25 +628,62 @@ class MailtuiApp(KeysInOrder, Workspace):
     def action_remove_attachment(self) -> None:
         removed = self.form.remove_highlighted_attachment()
         if removed is not None:
-            self.notify(f"Removed {removed.name}")
+            self.notify(f"Removed {removed.name}", markup=False)
 
     def action_edit_body(self) -> None:
-        """Open the body in $EDITOR (the app is suspended meanwhile) and take the result back."""
+        """Open the body in $EDITOR (the app is suspended meanwhile) and take the result back.
+
+        The editor is found before the app lets go of the terminal, and any failure to run it
+        is caught inside the suspension: the app always takes the terminal back."""
         from textual.widgets import TextArea
 
         body = self.form.query_one("#body", TextArea)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            command = shlex.split(editor)
+        except ValueError as exc:
+            self._editor_failed(editor, str(exc))
+            return
+        program = shutil.which(command[0]) if command else None
+        if program is None:
+            self._editor_failed(editor, "no such program, or it is not executable")
+            return
         with tempfile.TemporaryDirectory(prefix="mailtui-") as folder:
             path = Path(folder) / "body.txt"
             path.write_text(body.text, encoding="utf-8")
             path.chmod(0o600)
+            failure: str | None = None
+            status = 0
             try:
                 with self.suspend():
-                    subprocess.run([*shlex.split(editor), str(path)], check=False)
-            except (OSError, ValueError, SuspendNotSupported) as exc:
-                self.notify(f"Could not run {editor}: {exc}", severity="error")
+                    try:
+                        done = subprocess.run([program, *command[1:], str(path)], check=False)
+                    except OSError as exc:
+                        failure = exc.strerror or str(exc)
+                    else:
+                        status = done.returncode
+            except SuspendNotSupported:
+                failure = "this terminal cannot be handed over to another program"
+            if failure is not None:
+                self._editor_failed(editor, failure)
+                return
+            if status != 0:  # e.g. vim's :cq, "abandon the edit"
+                self.notify(
+                    f"The editor '{editor}' exited with status {status}: the message is unchanged.",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             body.load_text(path.read_text(encoding="utf-8", errors="replace"))
+
+    def _editor_failed(self, editor: str, why: str) -> None:
+        self.notify(
+            f"The editor '{editor}' could not be started: {why}. Set $EDITOR (or $VISUAL) to "
+            "an editor that works; the message is unchanged.",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     # -- other screens -----------------------------------------------------------------------
 

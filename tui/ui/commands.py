@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from textual.app import App, SystemCommand
 from textual.command import Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 
 from tui.core.profiles import ProfileSet
@@ -47,12 +48,15 @@ class ProfileCommands(Provider):
         for title, help_text, callback in self._entries():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                # A profile's name is the person's text, never markup: "[WIP] ISP" is shown
+                # as typed (highlighting the match would read it as markup).
+                shown = matcher.highlight(title) if "[" not in title else Content(title)
+                yield Hit(score, shown, callback, help=help_text)
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._entries():
             if title.startswith("Switch"):
-                yield Hit(1.0, title, callback, help=help_text)
+                yield Hit(1.0, Content(title), callback, help=help_text)
 
 
 class Offers(NamedTuple):

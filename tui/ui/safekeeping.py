@@ -4,6 +4,7 @@ crash, and the outbox retried with backoff (and at once after a network change).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
@@ -27,6 +28,11 @@ class Safekeeping:
         self.draft_id: str | None = None  # this session's autosaved draft
         self._saved: Draft | None = None
         self._warned = False
+        # One save at a time: the timer's (in a thread: a save fsyncs), the one on quit, and
+        # the removal after a send, so that a sent message never comes back as a draft.
+        self._lock = threading.Lock()
+        self._saving = False
+        self._sends = 0  # messages sent so far: a save of the form from before one is stale
 
     # -- drafts -------------------------------------------------------------------------------
 
@@ -36,35 +42,72 @@ class Safekeeping:
 
     def adopt(self, saved: SavedDraft) -> None:
         """Continue with a restored draft: later autosaves replace it, a send removes it."""
-        self.draft_id = saved.id
-        self._saved = saved.draft
+        with self._lock:
+            self.draft_id = saved.id
+            self._saved = saved.draft
 
     def autosave(self) -> None:
-        """Save the form if it changed since the last save; an empty form leaves no draft."""
+        """Every few seconds: save the form if it changed, in a thread so that the app never
+        waits for the disk; a tick while the last save is still writing is skipped."""
         form = self.app.form
         draft = form.draft()
-        if draft == self._saved:
+        if draft == self._saved or self._saving:
             return
+        self._saving = True
+        self.app.run_worker(
+            self._save_in_thread(draft, form.is_empty, self.app.active_id, self._sends),
+            group="autosave",
+        )
+
+    async def _save_in_thread(
+        self, draft: Draft, empty: bool, profile_id: str | None, sends: int
+    ) -> None:
         try:
-            if form.is_empty:
-                if self.draft_id is not None:
-                    self.drafts.remove(self.draft_id)
-                    self.draft_id = None
-            else:
-                self.draft_id = self.drafts.save(
-                    draft, self.app.active_id, name=self.draft_id, autosave=True
-                )
+            problem = await asyncio.to_thread(self._store, draft, empty, profile_id, sends)
+        finally:
+            self._saving = False
+        self._warn(problem)
+
+    def save_now(self) -> None:
+        """Save the form at once, before quitting (after any save still being written)."""
+        form = self.app.form
+        draft = form.draft()
+        if draft != self._saved:
+            self._warn(self._store(draft, form.is_empty, self.app.active_id, self._sends))
+
+    def _store(
+        self, draft: Draft, empty: bool, profile_id: str | None, sends: int
+    ) -> OSError | None:
+        """Write (or, for an empty form, remove) the autosaved draft; any thread."""
+        with self._lock:
+            if sends != self._sends:  # the form was sent meanwhile: not a draft any more
+                return None
+            try:
+                if empty:
+                    if self.draft_id is not None:
+                        self.drafts.remove(self.draft_id)
+                        self.draft_id = None
+                else:
+                    self.draft_id = self.drafts.save(
+                        draft, profile_id, name=self.draft_id, autosave=True
+                    )
+            except OSError as exc:
+                return exc
             self._saved = draft
+            return None
+
+    def _warn(self, exc: OSError | None) -> None:
+        if exc is None:
             self._warned = False
-        except OSError as exc:
-            if not self._warned:  # say it once, keep trying
-                self._warned = True
-                self.app.notify(
-                    f"Could not save the draft ({exc.strerror}); the message is still in the "
-                    "form, but free some space or fix the drafts folder.",
-                    severity="error",
-                    timeout=10,
-                )
+        elif not self._warned:  # say it once, keep trying
+            self._warned = True
+            self.app.notify(
+                f"Could not save the draft ({exc.strerror}); the message is still in the "
+                "form, but free some space or fix the drafts folder.",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     def set_aside(self) -> bool:
         """Keep the form's message in drafts (not as an autosave: it is no leftover of a
@@ -82,10 +125,12 @@ class Safekeeping:
 
     def sent(self) -> None:
         """The server accepted the message: its draft is no longer needed."""
-        if self.draft_id is not None:
-            self.drafts.remove(self.draft_id)
-        self.draft_id = None
-        self._saved = None
+        with self._lock:
+            if self.draft_id is not None:
+                self.drafts.remove(self.draft_id)
+            self.draft_id = None
+            self._saved = None
+            self._sends += 1
 
     # -- outbox -------------------------------------------------------------------------------
 
@@ -132,5 +177,6 @@ class Safekeeping:
                 outbox=self.outbox,
             )
             sent += result.sent
+            app.forget_password(profile.id, result.session)
             await asyncio.sleep(0)
         return sent

@@ -216,7 +216,7 @@ class Workspace(App[int]):
                 delete_profile(profile.id)
                 self.active_id = None
                 self.reload_profiles()
-                self.notify(f"Deleted profile {profile.id}")
+                self.notify(f"Deleted profile {profile.id}", markup=False)
 
         self.push_screen(
             ConfirmScreen(f"Delete profile {profile.name} ({profile.id})? Its file is removed."),

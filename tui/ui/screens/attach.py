@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,9 +36,9 @@ class AttachScreen(ModalScreen[Path | None]):
         path = Path(event.value).expanduser()
         error = self.query_one("#attach-error", Label)
         if path.is_dir():
-            error.update(f"{path} is a folder: choose a file in it")
+            error.update(Text(f"{path} is a folder: choose a file in it"))
         elif not path.is_file():
-            error.update(f"{path} does not exist")
+            error.update(Text(f"{path} does not exist"))
         else:
             self.dismiss(path)
 

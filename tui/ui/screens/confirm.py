@@ -13,6 +13,9 @@ from textual.widgets import Button, Label
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "no", "Cancel", id="confirm.cancel")]
 
+    """Enter does what the button drawn as the default says: the act itself when it can be
+    undone (e.g. "Add network"), Cancel before anything destructive (variant "error")."""
+
     def __init__(self, question: str, yes: str = "Delete", variant: str = "error") -> None:
         super().__init__()
         self.question = question
@@ -21,13 +24,19 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant=self.variant)  # type: ignore[arg-type]
-                yield Button("Cancel", id="no")
+                yield Button(
+                    "Cancel", id="no", variant="primary" if self.destructive else "default"
+                )
+
+    @property
+    def destructive(self) -> bool:
+        return self.variant == "error"
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        self.query_one("#no" if self.destructive else "#yes", Button).focus()
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

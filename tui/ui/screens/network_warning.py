@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,15 +25,19 @@ class NetworkWarningScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("This network is not one where this profile is trusted", classes="title")
-            yield Label(self.warning.text)
+            yield Label(self.warning.text, markup=False)
             with Horizontal(classes="buttons"):
                 if self.warning.alternative is not None:
                     yield Button(
-                        f"Send with {self.warning.alternative.name}",
+                        Text(f"Send with {self.warning.alternative.name}"),
                         id="alternative",
                         variant="primary",
                     )
-                yield Button("Send anyway", id="anyway")
+                yield Button(  # the default (Enter) when there is no better profile
+                    "Send anyway",
+                    id="anyway",
+                    variant="default" if self.warning.alternative else "primary",
+                )
                 yield Button("Don't send", id="cancel")
 
     def on_mount(self) -> None:

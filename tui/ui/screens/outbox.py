@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import binascii
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from rich.text import Text
@@ -41,9 +45,15 @@ STATE_HELP = {
 }
 
 
+async def read_back(outbox: Outbox, entry: OutboxEntry) -> Draft:
+    """`entry_as_draft` in a thread: the message may be 25 MB."""
+    return await asyncio.to_thread(entry_as_draft, outbox, entry)
+
+
 def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
     """A queued message back as a draft, its attachments saved to a private folder."""
-    message = message_from_bytes(outbox.data(entry), policy=policy.default)
+    data, set_aside = _set_aside_big_parts(outbox.data(entry))
+    message = message_from_bytes(data, policy=policy.default)
     assert isinstance(message, EmailMessage)
     body_part = message.get_body(preferencelist=("plain",))
     body = body_part.get_content() if body_part is not None else ""
@@ -52,7 +62,11 @@ def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
     for part in message.iter_attachments():
         name = Path(part.get_filename() or f"attachment-{len(attachments) + 1}").name
         path = folder / name
-        payload = part.get_payload(decode=True)
+        aside = part.get(SET_ASIDE)
+        if aside is not None:
+            payload: object = b"".join(_base64_slices(set_aside[int(aside)]))
+        else:
+            payload = part.get_payload(decode=True)
         write_private(path, payload if isinstance(payload, bytes) else b"")
         attachments.append(path)
     # The envelope's recipients that no To or Cc address names were the Bcc: compare whole
@@ -78,6 +92,59 @@ def entry_as_draft(outbox: Outbox, entry: OutboxEntry) -> Draft:
 
         return only_recipients(draft, entry.recipients)
     return draft
+
+
+# The email package holds the interpreter for over 100 ms at a time on a 10 MB attachment
+# (a regular expression over the whole part, one base64 call over all of it), and that
+# stalls the app even from a thread. So the big base64 bodies of the message's own parts are
+# set aside before parsing, and decoded a slice at a time.
+SET_ASIDE = "X-Mailtui-Set-Aside"
+BIG_PART = 64 * 1024
+
+
+def _set_aside_big_parts(data: bytes) -> tuple[bytes, list[bytes]]:
+    """The message with each big base64 body of a top-level part taken out (its part marked
+    with SET_ASIDE and the body's index), and those bodies in order."""
+    if len(data) <= BIG_PART:
+        return data, []
+    header_end = data.find(b"\r\n\r\n")
+    head = BytesHeaderParser(policy=policy.default).parsebytes(data[: max(header_end, 0) + 4])
+    boundary = head.get_boundary() if header_end > 0 else None
+    if not boundary:
+        return data, []
+    delimiter = b"\n--" + boundary.encode("ascii", "replace")
+    kept: list[bytes] = []
+    set_aside: list[bytes] = []
+    start = 0
+    while True:
+        end = data.find(delimiter, start)
+        part = data[start:] if end < 0 else data[start:end]
+        split = part.find(b"\r\n\r\n")
+        if split > 0 and len(part) - split > BIG_PART and _is_base64(part[:split]):
+            kept.append(part[:split] + f"\r\n{SET_ASIDE}: {len(set_aside)}\r\n\r\n".encode())
+            set_aside.append(part[split + 4 :])
+        else:
+            kept.append(part)
+        if end < 0:
+            return b"".join(kept), set_aside
+        kept.append(delimiter)
+        start = end + len(delimiter)
+
+
+def _is_base64(head: bytes) -> bool:
+    return b"content-transfer-encoding: base64" in head.lower()
+
+
+def _base64_slices(text: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """Decode base64 a slice at a time, each a whole number of 4-character groups."""
+    carry = b""
+    for start in range(0, len(text), size):
+        piece = carry + b"".join(text[start : start + size].split())
+        cut = len(piece) - len(piece) % 4
+        carry = piece[cut:]
+        yield binascii.a2b_base64(piece[:cut])
+    if carry:
+        yield binascii.a2b_base64(carry + b"=" * (-len(carry) % 4))
 
 
 class OutboxScreen(Screen[None]):
@@ -109,7 +176,9 @@ class OutboxScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def refresh_entries(self) -> None:
+        """Show the outbox as it is now, the cursor kept on the same row where it can be."""
         table = self.query_one(DataTable)
+        row = table.cursor_row
         table.clear()
         self.entries = self.outbox.entries()
         for entry in self.entries:
@@ -124,6 +193,9 @@ class OutboxScreen(Screen[None]):
             )
         if not self.entries:
             self.query_one("#outbox-detail", Static).update("The outbox is empty.")
+            return
+        table.move_cursor(row=min(row, len(self.entries) - 1))
+        self._show()
 
     @property
     def current(self) -> OutboxEntry | None:
@@ -163,16 +235,16 @@ class OutboxScreen(Screen[None]):
             self.refresh_entries()
             return
         app.retry_outbox()
-        self.notify(f"Sending {entry.subject or entry.id} now…")
+        self.notify(f"Sending {entry.subject or entry.id} now…", markup=False)
 
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         from tui.ui.app import MailtuiApp
 
         entry = self.current
         app = self.app
         if entry is None or not isinstance(app, MailtuiApp):
             return
-        if app.take_from_outbox(entry):
+        if await app.take_from_outbox(entry):
             app.pop_screen()
 
     def action_delete(self) -> None:
@@ -194,7 +266,7 @@ class OutboxScreen(Screen[None]):
                     )
                     return
                 self.refresh_entries()
-                self.notify(f"Deleted {entry.subject or entry.id} from the outbox.")
+                self.notify(f"Deleted {entry.subject or entry.id} from the outbox.", markup=False)
 
         self.app.push_screen(
             ConfirmScreen(

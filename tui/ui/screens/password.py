@@ -21,7 +21,7 @@ class PasswordScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Password for {self.profile.username} ({self.profile.name})")
+            yield Label(f"Password for {self.profile.username} ({self.profile.name})", markup=False)
             yield Input(password=True, id="password")
             yield Label("Enter to continue, Escape to cancel. It is not stored.", classes="hint")
 

@@ -269,10 +269,12 @@ class ProfileEditor(Screen[Profile | None]):
         try:
             path = save_profile(profile)
         except OSError as exc:
-            self.notify(f"Could not save {exc.filename}: {exc.strerror}", severity="error")
+            self.notify(
+                f"Could not save {exc.filename}: {exc.strerror}", severity="error", markup=False
+            )
             return
         kept = " (password in the system keyring)" if secret and profile.logs_in else ""
-        self.notify(f"Saved {path}{kept}")
+        self.notify(f"Saved {path}{kept}", markup=False)
         self.dismiss(profile)
 
     @on(Button.Pressed, "#cancel")

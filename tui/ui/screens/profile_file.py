@@ -57,11 +57,11 @@ class ProfileFileScreen(Screen[bool]):
     def action_save(self) -> None:
         problem = self._problem()
         if problem is not None:
-            self.notify(problem, severity="error")
+            self.notify(problem, severity="error", markup=False)
             return
         text = self.query_one("#file-text", TextArea).text
         write_private(self.path, text.encode("utf-8"))
-        self.notify(f"Saved {self.path}")
+        self.notify(f"Saved {self.path}", markup=False)
         self.dismiss(True)
 
     def action_cancel(self) -> None:

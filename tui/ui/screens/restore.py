@@ -28,7 +28,8 @@ class RestoreScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label("Restore the message you were writing?", classes="title")
             yield Label(
-                f"To: {to}\nSubject: {draft.subject or '(none)'}\nSaved: {self.saved.saved_at}"
+                f"To: {to}\nSubject: {draft.subject or '(none)'}\nSaved: {self.saved.saved_at}",
+                markup=False,
             )
             if self.more:
                 yield Label(

@@ -32,7 +32,7 @@ class AttachmentList(OptionList):
         form = next(a for a in self.ancestors if isinstance(a, ComposeForm))
         removed = form.remove_highlighted_attachment()
         if removed is not None:
-            self.app.notify(f"Removed {removed.name}")
+            self.app.notify(f"Removed {removed.name}", markup=False)
 
 
 class ComposeForm(Vertical):
