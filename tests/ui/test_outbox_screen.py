@@ -69,7 +69,7 @@ async def test_the_offer_to_send_a_queued_message_goes_when_the_retry_sent_it(
         # The ISP's server is back; the outbox's own retry sends the message meanwhile.
         isp_profile(home, plain_server)
         app.reload_profiles()
-        app.retry_outbox_now()
+        app.action_retry_outbox_now()
         await wait_for(pilot, lambda: not Outbox().entries())
         await wait_for(pilot, lambda: "ctrl+r" not in screen_text(pilot, "#explanation"))
         assert app.suggestion is None

@@ -33,10 +33,14 @@ from tui.ui.commands import Offers, ProfileCommands, main_commands
 from tui.ui.keys_in_order import KeysInOrder
 from tui.ui.main_screen import MainScreen
 from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
+from tui.ui.screens.outbox import OutboxScreen
 from tui.ui.workspace import Workspace
 
 if TYPE_CHECKING:
     from tui.core.sending import Attempt
+    from tui.ui.screens.outbox import OutboxScreen
+
+    OutboxScreenEdit = OutboxScreen.Edit
 
 NETWORK_CHECK_SECONDS = 5.0
 
@@ -220,6 +224,14 @@ class MailtuiApp(KeysInOrder, Workspace):
         self.form.query_one("#to").focus()
         if had:
             self.notify("The message you were writing is in drafts (ctrl+o).")
+
+    # The outbox screen's requests, by handler name (its module loads only when opened).
+    def on_outbox_screen_send_now(self) -> None:
+        self.retry_outbox()
+
+    async def on_outbox_screen_edit(self, event: OutboxScreenEdit) -> None:
+        if await self.take_from_outbox(event.entry) and self.screen is event.screen:
+            self.pop_screen()
 
     def action_drafts(self) -> None:
         """Drafts kept by the autosave and by `mailtui send`: open one into the form."""

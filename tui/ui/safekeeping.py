@@ -7,21 +7,51 @@ import asyncio
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.core.drafts import Drafts, SavedDraft
 from tui.core.message import Draft
 from tui.core.outbox import INTERRUPTED, QUEUED, Outbox, OutboxEntry
 
 if TYPE_CHECKING:
-    from tui.ui.app import MailtuiApp
+    from collections.abc import Callable
+
+    from tui.core.network import Locator
+    from tui.core.network_history import NetworkHistory
+    from tui.core.profiles import Profile, ProfileSet
+    from tui.core.results import AttemptResult
+    from tui.ui.widgets.compose_form import ComposeForm
+
+
+class KeeperHost(Protocol):
+    """What safekeeping needs of the app that gives it a home (the app module provides
+    it; nothing here imports the app)."""
+
+    active_id: str | None
+    profile_set: ProfileSet
+    locator: Locator
+    network_history: NetworkHistory
+
+    @property
+    def form(self) -> ComposeForm: ...
+
+    @property
+    def notify(self) -> Callable[..., None]: ...
+
+    @property
+    def run_worker(self) -> Callable[..., Any]: ...
+
+    async def password_for(self, profile: Profile, ask: bool = True) -> str | None: ...
+
+    def forget_password(self, profile_id: str, result: AttemptResult) -> None: ...
+
 
 AUTOSAVE_SECONDS = 3.0
 RETRY_CHECK_SECONDS = 15.0
 
 
 class Safekeeping:
-    def __init__(self, app: MailtuiApp) -> None:
+    def __init__(self, app: KeeperHost) -> None:
         self.app = app
         self.drafts = Drafts()
         self.outbox = Outbox()

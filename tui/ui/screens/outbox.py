@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -14,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -219,12 +221,22 @@ class OutboxScreen(Screen[None]):
             lines.append(f"Last error: {entry.last_error}")
         self.query_one("#outbox-detail", Static).update(Text("\n".join(lines)))
 
-    def action_retry(self) -> None:
-        from tui.ui.app import MailtuiApp
+    @dataclass
+    class SendNow(Message):
+        """The person released an entry: whoever runs the outbox retry should run it."""
 
+        entry_id: str
+
+    @dataclass
+    class Edit(Message):
+        """The person wants this entry back in the compose form."""
+
+        entry: OutboxEntry
+        screen: OutboxScreen
+
+    def action_retry(self) -> None:
         entry = self.current
-        app = self.app
-        if entry is None or not isinstance(app, MailtuiApp):
+        if entry is None:
             return
         from tui.core.outbox import OutboxBusy
 
@@ -234,18 +246,13 @@ class OutboxScreen(Screen[None]):
             self.notify("It is being sent right now, or has left the outbox.", severity="warning")
             self.refresh_entries()
             return
-        app.retry_outbox()
+        self.post_message(self.SendNow(entry.id))
         self.notify(f"Sending {entry.subject or entry.id} now…", markup=False)
 
-    async def action_edit(self) -> None:
-        from tui.ui.app import MailtuiApp
-
+    def action_edit(self) -> None:
         entry = self.current
-        app = self.app
-        if entry is None or not isinstance(app, MailtuiApp):
-            return
-        if await app.take_from_outbox(entry):
-            app.pop_screen()
+        if entry is not None:
+            self.post_message(self.Edit(entry, self))
 
     def action_delete(self) -> None:
         from tui.ui.screens.confirm import ConfirmScreen
