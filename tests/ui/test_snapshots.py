@@ -85,7 +85,8 @@ def fixed_home(home: Path) -> Path:
 def test_main_screen(snap_compare: Any, fixed_home: Path, size: tuple[int, int]) -> None:
     async def type_message(pilot: Pilot[object]) -> None:
         await pilot.press(*"bob@example.org")
-        await pilot.press("tab", "tab", "tab", *"Lunch")
+        pilot.app.screen.query_one("#subject").focus()  # Tabs differ: 80x24 hides empty Cc/Bcc
+        await pilot.press(*"Lunch", "tab", *"See you at noon.")
         await pilot.pause()
 
     assert snap_compare(MailtuiApp(profile_id="home"), terminal_size=size, run_before=type_message)
