@@ -987,3 +987,44 @@ def test_the_demo_mailbox_shows_a_message_as_a_person_reads_it(tmp_path: Path) -
     assert "Subject: Grüße aus München" in shown and "To: Jürgen <j@example.org>" in shown
     assert "Cc: ann@example.org" in shown and "Hallo Jürgen," in shown
     assert "[attachment: Straße.pdf, 2.0 KB]" in shown and "=?utf-8?" not in shown
+
+
+async def test_the_attach_dialog_goes_up_a_folder_and_shows_its_keys(
+    home: Path, plain_server: RunningServer, tmp_path: Path
+) -> None:
+    from textual.widgets import DirectoryTree, Footer
+
+    from tui.ui.screens.attach import AttachScreen
+
+    isp_profile(home, plain_server)
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    app = MailtuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(AttachScreen(inner))
+        await pilot.pause()
+        assert isinstance(app.screen, AttachScreen)
+        assert app.screen.query(Footer)  # its own keys (esc Cancel), not the main screen's
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        assert Path(app.screen.query_one(DirectoryTree).path) == tmp_path.resolve()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, AttachScreen)
+
+
+async def test_a_pasted_list_of_addresses_keeps_every_line(
+    home: Path, plain_server: RunningServer
+) -> None:
+    from textual import events
+
+    isp_profile(home, plain_server)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        to = app.main.query_one("#to")
+        to.focus()
+        to.post_message(
+            events.Paste("ann@example.org\nBob <bob@example.org>,\n\ncarol@example.org\n")
+        )
+        await pilot.pause()
+        assert app.form.draft().to == ("ann@example.org, Bob <bob@example.org>, carol@example.org",)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -30,6 +30,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(
                     "Cancel", id="no", variant="primary" if self.destructive else "default"
                 )
+        yield Footer()  # this dialog's keys, not the main screen's
 
     @property
     def destructive(self) -> bool:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 from tui.core.network_history import TrustWarning
 
@@ -39,6 +39,7 @@ class NetworkWarningScreen(ModalScreen[str | None]):
                     variant="default" if self.warning.alternative else "primary",
                 )
                 yield Button("Don't send", id="cancel")
+        yield Footer()  # this dialog's keys, not the main screen's
 
     def on_mount(self) -> None:
         self.query_one(Button).focus()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Footer, Input, Label
 
 from tui.core.profiles import Profile
 
@@ -24,6 +24,7 @@ class PasswordScreen(ModalScreen[str | None]):
             yield Label(f"Password for {self.profile.username} ({self.profile.name})", markup=False)
             yield Input(password=True, id="password")
             yield Label("Enter to continue, Escape to cancel. It is not stored.", classes="hint")
+        yield Footer()  # this dialog's keys, not the main screen's
 
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:

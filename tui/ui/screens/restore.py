@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 from tui.core.drafts import SavedDraft
 
@@ -39,6 +39,7 @@ class RestoreScreen(ModalScreen[str | None]):
                 yield Button("Restore", id="restore", variant="primary")
                 yield Button("Discard", id="discard", variant="error")
                 yield Button("Later", id="later")
+        yield Footer()  # this dialog's keys, not the main screen's
 
     def on_mount(self) -> None:
         self.query_one("#restore", Button).focus()

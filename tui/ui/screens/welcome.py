@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 WELCOME = (
     "mailtui sends each message through a profile: the account of your internet provider "
@@ -32,6 +32,7 @@ class WelcomeScreen(ModalScreen[str]):
                 yield Button("Create a profile", id="new", variant="primary")
                 yield Button("Try the demo", id="demo")
                 yield Button("Not now", id="later")
+        yield Footer()  # this dialog's keys, not the main screen's
 
     def on_mount(self) -> None:
         self.query_one("#new", Button).focus()  # the button drawn as the default has focus

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -33,6 +34,23 @@ class AttachmentList(OptionList):
         removed = form.remove_highlighted_attachment()
         if removed is not None:
             self.app.notify(f"Removed {removed.name}", markup=False)
+
+
+class AddressInput(Input):
+    """An address field: a pasted list with one address per line keeps every line (the
+    plain Input keeps the first), joined as the comma-separated list the field holds."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        lines = [line.strip().rstrip(",;") for line in event.text.splitlines()]
+        text = ", ".join(line for line in lines if line)
+        if text:
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *selection)
+        event.prevent_default()  # not Input's own paste as well
+        event.stop()
 
 
 class ComposeForm(Vertical):
@@ -76,7 +94,7 @@ class ComposeForm(Vertical):
             extra = " extra -empty" if field != "to" else ""
             with Horizontal(classes=f"row{extra}", id=f"row-{field}"):
                 yield Label(FIELD_NAMES[field], classes="name")
-                yield Input(
+                yield AddressInput(
                     id=field,
                     placeholder="name@example.org, Other Person <other@example.org>"
                     if field == "to"
