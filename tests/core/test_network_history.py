@@ -197,3 +197,24 @@ async def test_send_is_sent_when_networks_json_cannot_be_written(
     assert len(isp_server.messages) == 1
     assert len([p for p in (home / "sent").rglob("*") if p.is_file()]) == 1
     assert history.warning is not None and "No space left on device" in history.warning
+
+
+def test_a_server_on_this_machine_is_not_said_to_be_on_another_network(tmp_path: Path) -> None:
+    from tui.core.network import NetworkIdentity
+    from tui.core.network_history import NetworkHistory, trust_warning
+    from tui.core.profiles import Profile
+
+    profile = Profile(
+        id="isp",
+        name="Home ISP",
+        from_="jane@isp.example",
+        host="127.0.0.1",
+        security="none",
+        networks=("192.168.1.0/24",),
+    )
+    office = NetworkIdentity("192.0.2.7", "192.0.2.0/24", "192.0.2.1")
+    warning = trust_warning(
+        profile, (profile,), office, "127.0.0.1", NetworkHistory(tmp_path / "n.json")
+    )
+    assert warning is not None
+    assert "over loopback" in warning.text and "192.0.2.0/24" not in warning.text

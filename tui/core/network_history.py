@@ -304,10 +304,22 @@ def trust_warning(
     if not outside_networks(profile, local_address, reported):
         return None
     alternative = history.best_alternative(profile, profiles, identity, local_address)
+    import ipaddress
+
+    loopback = (
+        local_address is not None
+        and ipaddress.ip_address(local_address).is_loopback
+        and not identity.label  # the demo names the network it plays
+    )
+    # A server on this machine is reached over loopback, whatever network the machine is on.
+    where = (
+        f"This machine reaches {profile.host} from {local_address} (over loopback)"
+        if loopback
+        else f"This machine is at {local_address} on {identity.describe()}"
+    )
     text = (
-        f"This machine is at {local_address} on {identity.describe()}, outside the networks "
-        f"where {profile.name} is trusted ({', '.join(profile.networks)}), so its server will "
-        "probably refuse to relay."
+        f"{where}, outside the networks where {profile.name} is trusted "
+        f"({', '.join(profile.networks)}), so its server will probably refuse to relay."
     )
     if alternative is not None:
         text += f" {alternative.name} (profile {alternative.id}) should work from here."
