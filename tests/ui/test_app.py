@@ -999,6 +999,7 @@ async def test_the_attach_dialog_goes_up_a_folder_and_shows_its_keys(
     isp_profile(home, plain_server)
     inner = tmp_path / "inner"
     inner.mkdir()
+    above = tmp_path.resolve()
     app = MailtuiApp()
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(AttachScreen(inner))
@@ -1007,7 +1008,7 @@ async def test_the_attach_dialog_goes_up_a_folder_and_shows_its_keys(
         assert app.screen.query(Footer)  # its own keys (esc Cancel), not the main screen's
         await pilot.press("ctrl+u")
         await pilot.pause()
-        assert Path(app.screen.query_one(DirectoryTree).path) == tmp_path.resolve()
+        assert Path(app.screen.query_one(DirectoryTree).path) == above
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, AttachScreen)
