@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
@@ -90,6 +90,7 @@ class ProfileEditor(Screen[Profile | None]):
         self.original = profile
         self.new_id = new_id
         self.profile_id = new_id or (profile.id if profile else "")
+        self._provider: object = profile.provider if profile else "isp"  # as last seen
 
     def compose(self) -> ComposeResult:
         title = (
@@ -100,34 +101,39 @@ class ProfileEditor(Screen[Profile | None]):
         with Horizontal(id="editor-body"):
             with VerticalScroll(id="editor-form"):
                 yield Static(Text(title, style="bold"), id="editor-title")
-                with Horizontal(classes="erow"):
-                    yield Label("Profile id", classes="name")
-                    yield Input(
-                        self.profile_id,
-                        id="f-id",
-                        placeholder="e.g. home-isp (the file name)",
-                        disabled=bool(self.original and not self.new_id),
-                    )
-                yield Static(classes="ferror", id="e-id")
+                with Vertical(classes="efield", id="row-id"):
+                    with Horizontal(classes="erow"):
+                        yield Label("Profile id", classes="name")
+                        yield Input(
+                            self.profile_id,
+                            id="f-id",
+                            placeholder="e.g. home-isp (the file name)",
+                            disabled=bool(self.original and not self.new_id),
+                        )
+                    yield Static(classes="ferror", id="e-id")
                 for key in ("provider", "security", "auth"):
-                    with Horizontal(classes="erow select-row"):
-                        yield Label(key.capitalize(), classes="name")
-                        yield Select(SELECTS[key], id=f"f-{key}", allow_blank=False)
-                    yield Static(classes="ferror", id=f"e-{key}")
+                    with Vertical(classes="efield", id=f"row-{key}"):
+                        with Horizontal(classes="erow select-row"):
+                            yield Label(key.capitalize(), classes="name")
+                            yield Select(SELECTS[key], id=f"f-{key}", allow_blank=False)
+                        yield Static(classes="ferror", id=f"e-{key}")
                 for key, label, placeholder in TEXT_FIELDS:
-                    with Horizontal(classes="erow", id=f"row-{key}"):
-                        yield Label(label, classes="name")
-                        yield Input(id=f"f-{key}", placeholder=placeholder)
-                    yield Static(classes="ferror", id=f"e-{key}")
+                    # Each field with its error right under it; the gap is after the error.
+                    with Vertical(classes="efield", id=f"row-{key}"):
+                        with Horizontal(classes="erow"):
+                            yield Label(label, classes="name")
+                            yield Input(id=f"f-{key}", placeholder=placeholder)
+                        yield Static(classes="ferror", id=f"e-{key}")
                     if key == "password_command":
-                        with Horizontal(classes="erow", id="row-secret"):
-                            yield Label("Password", classes="name")
-                            yield Input(
-                                id="f-secret",
-                                password=True,
-                                placeholder="optional: kept in the keyring, never in the file",
-                            )
-                        yield Static(classes="ferror", id="e-secret")
+                        with Vertical(classes="efield", id="row-secret"):
+                            with Horizontal(classes="erow"):
+                                yield Label("Password", classes="name")
+                                yield Input(
+                                    id="f-secret",
+                                    password=True,
+                                    placeholder="optional: kept in the keyring, never in the file",
+                                )
+                            yield Static(classes="ferror", id="e-secret")
                 with Horizontal(id="editor-buttons"):
                     yield Button("Save", id="save", variant="primary")
                     yield Button("Check", id="check")
@@ -183,6 +189,8 @@ class ProfileEditor(Screen[Profile | None]):
         for error in self.query(".ferror").results(Static):
             error.update("")
             error.remove_class("-shown")
+        for field in self.query(".-bad"):
+            field.remove_class("-bad")
 
     def check_fields(self, required: bool = False) -> bool:
         """Each filled-in field checked on its own (as typed); with `required`, also the
@@ -232,15 +240,40 @@ class ProfileEditor(Screen[Profile | None]):
 
     def _show(self, key: str, problem: str) -> None:
         matches = self.query(f"#e-{key}").results(Static)
-        error = next(matches, None) or self.query_one("#e-id", Static)
+        error = next(matches, None)
+        if error is None:
+            key, error = "id", self.query_one("#e-id", Static)
         error.update(Text(problem))
         error.add_class("-shown")
+        self.query_one(f"#f-{key}").add_class("-bad")  # drawn in red (app.tcss)
+
+    def _focus_first_bad(self) -> None:
+        """Focus the first field marked in red, in the order of the form."""
+        first = next((w for w in self.query(".erow > .-bad") if w.focusable), None)
+        if first is not None:
+            first.focus()
 
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
         self._follow_choices()
         self.check_fields()
+
+    @on(Select.Changed, "#f-provider")
+    def _provider_changed(self, event: Select.Changed) -> None:
+        """A web portal wants a login: choosing it turns auth "none" into "auto" (and plain
+        text into STARTTLS, as a password never goes out unencrypted). Only for a choice made
+        here: opening a file sets the provider it has, which is not a change."""
+        provider = event.select.value  # as it is now: an older event may arrive late
+        if provider == self._provider:
+            return
+        self._provider = provider
+        auth = self.query_one("#f-auth", Select)
+        if provider == "portal" and auth.value == "none":
+            auth.value = "auto"
+            security = self.query_one("#f-security", Select)
+            if security.value == "none":
+                security.value = "starttls"
 
     def _follow_choices(self) -> None:
         """Port placeholder from security; login fields only with a login."""
@@ -257,6 +290,7 @@ class ProfileEditor(Screen[Profile | None]):
     def action_save(self) -> None:
         profile = self.validate()
         if profile is None:
+            self._focus_first_bad()
             self.notify("Fix the field marked in red first.", severity="error")
             return
         secret = self.query_one("#f-secret", Input).value
@@ -264,6 +298,7 @@ class ProfileEditor(Screen[Profile | None]):
             problem = store_in_keyring(profile.id, secret)
             if problem is not None:
                 self._show("secret", problem)
+                self._focus_first_bad()
                 self.notify("The password was not stored; see the field in red.", severity="error")
                 return
         try:
@@ -285,6 +320,7 @@ class ProfileEditor(Screen[Profile | None]):
     def action_check(self) -> None:
         profile = self.validate()
         if profile is None:
+            self._focus_first_bad()
             self.notify("Fix the field marked in red before checking.", severity="error")
             return
         self.run_check(profile)
