@@ -1,17 +1,15 @@
-"""Keeping the person's messages safe while the app runs: draft autosave, restore after a
-crash, and the outbox retried with backoff (and at once after a network change)."""
+"""When the app keeps the person's messages safe, and what it says about it: the work itself
+(drafts, the outbox retry) is done by Textual-free services in tui/core/keeping.py."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.core.drafts import Drafts, SavedDraft
+from tui.core.keeping import DraftKeeper, OutboxKeeper
 from tui.core.message import Draft
-from tui.core.outbox import INTERRUPTED, QUEUED, Outbox, OutboxEntry
+from tui.core.outbox import Outbox, OutboxEntry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,80 +49,62 @@ RETRY_CHECK_SECONDS = 15.0
 
 
 class Safekeeping:
+    """The app's side: the autosave timer's work in a thread, one warning for a failing
+    disk, and the outbox retry with the app's passwords and network."""
+
     def __init__(self, app: KeeperHost) -> None:
         self.app = app
-        self.drafts = Drafts()
-        self.outbox = Outbox()
-        self.draft_id: str | None = None  # this session's autosaved draft
-        self._saved: Draft | None = None
+        self.draft_keeper = DraftKeeper()
+        self.outbox_keeper = OutboxKeeper()
         self._warned = False
-        # One save at a time: the timer's (in a thread: a save fsyncs), the one on quit, and
-        # the removal after a send, so that a sent message never comes back as a draft.
-        self._lock = threading.Lock()
         self._saving = False
-        self._sends = 0  # messages sent so far: a save of the form from before one is stale
+
+    @property
+    def drafts(self) -> Drafts:
+        return self.draft_keeper.drafts
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.outbox_keeper.outbox
+
+    @property
+    def draft_id(self) -> str | None:
+        return self.draft_keeper.draft_id
 
     # -- drafts -------------------------------------------------------------------------------
 
     def leftover_drafts(self) -> list[SavedDraft]:
         """Drafts autosaved by an earlier run that did not end cleanly."""
-        return [d for d in self.drafts.list() if d.autosave and d.id != self.draft_id]
+        return self.draft_keeper.leftovers()
 
     def adopt(self, saved: SavedDraft) -> None:
         """Continue with a restored draft: later autosaves replace it, a send removes it."""
-        with self._lock:
-            self.draft_id = saved.id
-            self._saved = saved.draft
+        self.draft_keeper.adopt(saved)
 
     def autosave(self) -> None:
         """Every few seconds: save the form if it changed, in a thread so that the app never
         waits for the disk; a tick while the last save is still writing is skipped."""
-        form = self.app.form
-        draft = form.draft()
-        if draft == self._saved or self._saving:
+        draft = self.app.form.draft()
+        if not self.draft_keeper.changed(draft) or self._saving:
             return
         self._saving = True
         self.app.run_worker(
-            self._save_in_thread(draft, form.is_empty, self.app.active_id, self._sends),
+            self._save_in_thread(draft, self.app.active_id, self.draft_keeper.sends),
             group="autosave",
         )
 
-    async def _save_in_thread(
-        self, draft: Draft, empty: bool, profile_id: str | None, sends: int
-    ) -> None:
+    async def _save_in_thread(self, draft: Draft, profile_id: str | None, sends: int) -> None:
         try:
-            problem = await asyncio.to_thread(self._store, draft, empty, profile_id, sends)
+            problem = await asyncio.to_thread(self.draft_keeper.store, draft, profile_id, sends)
         finally:
             self._saving = False
         self._warn(problem)
 
     def save_now(self) -> None:
         """Save the form at once, before quitting (after any save still being written)."""
-        form = self.app.form
-        draft = form.draft()
-        if draft != self._saved:
-            self._warn(self._store(draft, form.is_empty, self.app.active_id, self._sends))
-
-    def _store(
-        self, draft: Draft, empty: bool, profile_id: str | None, sends: int
-    ) -> OSError | None:
-        """Write (or, for an empty form, remove) the autosaved draft; any thread."""
-        with self._lock:
-            if sends != self._sends:  # the form was sent meanwhile: not a draft any more
-                return None
-            try:
-                if empty:
-                    if self.draft_id is not None:
-                        self.drafts.remove(self.draft_id)
-                        self.draft_id = None
-                else:
-                    self.draft_id = self.drafts.save(
-                        draft, profile_id, name=self.draft_id, autosave=True
-                    )
-            except OSError as exc:
-                return exc
-            self._saved = draft
-            return None
+        draft = self.app.form.draft()
+        if self.draft_keeper.changed(draft):
+            self._warn(self.draft_keeper.store(draft, self.app.active_id, self.draft_keeper.sends))
 
     def _warn(self, exc: OSError | None) -> None:
         if exc is None:
@@ -140,73 +120,41 @@ class Safekeeping:
             )
 
     def set_aside(self) -> bool:
-        """Keep the form's message in drafts (not as an autosave: it is no leftover of a
-        crash) and start a new one. Returns False when it could not be saved."""
+        """Keep the form's message in drafts and start a new one (False: it could not be
+        saved, and stays in the form)."""
         form = self.app.form
         if form.is_empty:
             return True
-        try:
-            self.drafts.save(form.draft(), self.app.active_id, name=self.draft_id, autosave=False)
-        except OSError:
-            return False
-        self.draft_id = None
-        self._saved = None
-        return True
+        return self.draft_keeper.set_aside(form.draft(), self.app.active_id)
 
     def sent(self) -> None:
         """The server accepted the message: its draft is no longer needed."""
-        with self._lock:
-            if self.draft_id is not None:
-                self.drafts.remove(self.draft_id)
-            self.draft_id = None
-            self._saved = None
-            self._sends += 1
+        self.draft_keeper.sent()
 
     # -- outbox -------------------------------------------------------------------------------
 
     def counts(self) -> tuple[int, int]:
         """(waiting, waiting for the person: unknown, refused or held) entries in the outbox."""
-        entries = self.outbox.entries()
-        return sum(1 for e in entries if e.waiting), sum(1 for e in entries if e.needs_person)
+        return self.outbox_keeper.counts()
 
     def due(self, now: float | None = None) -> dict[str, list[OutboxEntry]]:
-        grouped: dict[str, list[OutboxEntry]] = defaultdict(list)
-        for entry in self.outbox.entries():
-            if entry.due(time.time() if now is None else now):
-                grouped[entry.profile_id].append(entry)
-        return grouped
+        return self.outbox_keeper.due(now)
 
     def release_all(self) -> None:
-        """After a network change, or on request: retry every queued message now (never one
-        that waits for the person: an unknown outcome, a refusal, a failed login)."""
-        self.outbox.release_waiting((QUEUED, INTERRUPTED))
+        """After a network change, or on request: retry every queued message now."""
+        self.outbox_keeper.release_all()
 
     async def retry_due(self) -> int:
         """Flush what is due, one connection per profile; returns how many were sent."""
-        from tui.core import sending
-
         app = self.app
-        sent = 0
-        self.outbox.sweep()
-        for profile_id, entries in self.due().items():
-            profile = app.profile_set.get(profile_id)
-            if profile is None:
-                continue
-            password = await app.password_for(profile, ask=False)
-            if profile.logs_in and password is None:
-                continue
-            # The flush claims each entry: one a send of this app or another process holds
-            # is skipped, never sent twice.
-            result = await sending.flush(
-                profile,
-                entries,
-                profiles=app.profile_set.profiles,
-                password=password,
-                locator=app.locator,
-                history=app.network_history,
-                outbox=self.outbox,
-            )
-            sent += result.sent
-            app.forget_password(profile.id, result.session)
-            await asyncio.sleep(0)
-        return sent
+
+        async def password(profile: Profile) -> str | None:
+            return await app.password_for(profile, ask=False)  # never a prompt for a retry
+
+        return await self.outbox_keeper.retry_due(
+            app.profile_set,
+            password,
+            app.locator,
+            app.network_history,
+            lambda profile, result: app.forget_password(profile.id, result),
+        )
