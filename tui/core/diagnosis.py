@@ -104,12 +104,7 @@ def _probably_relay(failure: Failure, context: Context) -> str | None:
     profile = context.profile
     if failure.stage != "rcpt" or not 500 <= (failure.code or 0) < 600 or profile.logs_in:
         return None
-    from tui.core.message import MessageInputError, parse_mailbox
-
-    try:
-        own = parse_mailbox(profile.from_, "from").domain.lower()
-    except MessageInputError:
-        own = ""
+    own = _domain(_sender(profile))
     if not failure.recipient or _domain(failure.recipient) in (own, profile.host.lower()):
         return None
     why = "this profile sends without a login"

@@ -30,9 +30,14 @@ def ensure_maildir(folder: Path) -> Path:
     return folder
 
 
+def _host() -> str:
+    """This host's name as Maildir names carry it ('/' and ':' escaped)."""
+    return socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+
+
 def unique_name() -> str:
     """A Maildir file name: time, process and counter, host (with '/' and ':' escaped)."""
-    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    host = _host()
     now = time.time()
     return f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{next(_counter)}.{host}"
 
@@ -137,7 +142,7 @@ def sweep_tmp(folder: Path, now: float | None = None) -> int:
     if not tmp.is_dir() or tmp.is_symlink():
         return 0
     now = time.time() if now is None else now
-    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    host = _host()
     removed = 0
     for path in tmp.iterdir():
         try:

@@ -11,7 +11,6 @@ an exit code and a plain-language explanation.
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -567,13 +566,3 @@ async def flush(
 async def check(profile: Profile, rcpts: Sequence[str] = (), **kw: Any) -> AttemptResult:
     """Pre-flight `profile` (see Attempt.check)."""
     return await Attempt(profile, Mode.CHECK, **kw).check(rcpts)
-
-
-def due_now(outbox: Outbox, now: float | None = None) -> dict[str, list[OutboxEntry]]:
-    """The entries due for a retry, by profile."""
-    moment = time.time() if now is None else now
-    grouped: dict[str, list[OutboxEntry]] = {}
-    for entry in outbox.entries():
-        if entry.due(moment):
-            grouped.setdefault(entry.profile_id, []).append(entry)
-    return grouped
