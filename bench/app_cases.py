@@ -40,7 +40,7 @@ async def heartbeat_while_sending(port: int, attachment: Path) -> float:
         await pilot.press("ctrl+s")
         started = time.monotonic()
         while (  # noqa: ASYNC110 - polling the app from outside, as a person watches it
-            app.sending or app.pane.state in ("idle", "connecting")
+            app.main.sending or app.pane.state in ("idle", "connecting")
         ) and time.monotonic() - started < 120:
             await asyncio.sleep(0.02)
         timer.stop()

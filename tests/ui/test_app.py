@@ -55,7 +55,7 @@ async def test_send_shows_250_and_adds_history(home: Path, plain_server: Running
         await type_into(pilot, "#subject", "Hello")
         await fill(pilot, "#body", "Hi Bob")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         text = transcript_text(app)
         assert "<- 250 2.0.0 Ok: queued" in text
         assert app.pane.state == "sent"
@@ -175,11 +175,11 @@ async def test_stalled_send_can_be_cancelled_while_app_responds(
         await type_into(pilot, "#subject", "Stuck")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "EHLO" in transcript_text(app))
-        assert app.sending
+        assert app.main.sending
         await type_into(pilot, "#body", "still typing")  # the interface keeps responding
         assert "still typing" in app.form.draft().body
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.pane.state == "cancelled"
         assert "cancelled" in transcript_text(app)
         assert app.form.draft().subject == "Stuck"  # the message is still in the form
@@ -206,12 +206,12 @@ async def test_demo_network_switch_gives_relay_explanation_and_retry(home: Path)
             assert "outside the networks where Demo ISP is trusted" in warning
             assert "Demo Web Portal (profile portal) should work from here" in warning
             await pilot.press("tab", "enter")  # "Send anyway"
-            await wait_for(pilot, lambda: not app.sending)
+            await wait_for(pilot, lambda: not app.main.sending)
             explanation = screen_text(pilot, "#explanation")
             assert "refused to relay" in explanation
             assert "Retry with Demo Web Portal" in explanation
             assert "ctrl+r" in explanation
-            first_id = app.last_result.message_id if app.last_result else None
+            first_id = app.main.last_result.message_id if app.main.last_result else None
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: app.pane.state == "sent" and app.active_id == "portal")
             assert "~> AUTH PLAIN ********" in transcript_text(app)
@@ -379,7 +379,7 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, NetworkWarningScreen))
         await pilot.press("enter")  # no other profile, so the first button is "Send anyway"
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.pane.state == "sent"
         explanation = screen_text(pilot, "#explanation")
         # Loopback is a /8: only this address is offered, never the whole subnet.
@@ -387,7 +387,7 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         # It worked here: the next send goes without the warning, as the list says.
         await pilot.press(*"carol@example.org")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.pane.state == "sent"
         await pilot.press("ctrl+n")
         await pilot.pause()
@@ -397,7 +397,7 @@ async def test_success_offers_to_trust_the_network(home: Path, plain_server: Run
         assert app.screen.query_one("#yes", Button).variant == "primary"  # drawn as default
         await pilot.press("enter")  # does what the default says
         await pilot.pause()
-        assert app.trust_offer is None
+        assert app.main.trust_offer is None
     assert load_profile(home / "profiles" / "isp.toml").networks == ("10.9.9.0/24", "127.0.0.1/32")
 
 
@@ -458,7 +458,7 @@ async def test_draft_survives_kill_9_and_is_restored(
         assert draft.subject == "Unsaved work"
         assert draft.body == "Three paragraphs I do not want to type again."
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.pane.state == "sent"
     # The server accepted it: the draft is gone, and the message is in sent/.
     assert not any((home / "drafts" / "new").iterdir())
@@ -481,7 +481,7 @@ async def test_temporary_failure_goes_to_outbox_and_is_retried(
         await pilot.press(*"bob@example.org")
         await fill(pilot, "#subject", "Greylisted")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.pane.state == "temporary"
         assert "kept in the outbox" in screen_text(pilot, "#explanation")
         assert app.form.is_empty  # the outbox has it; the form is free
@@ -624,7 +624,7 @@ async def test_markup_and_escapes_in_replies_are_shown_literally(
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press(*"bob@example.org")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         words = transcript_text(app).split()  # the pane wraps long lines at spaces
         for word in ("\\x1b[2J[bold", "red]boom[/]", "[link=http://evil.example]click[/link]"):
             assert word in words
@@ -728,10 +728,12 @@ async def test_a_queued_message_can_go_with_the_suggested_profile_at_once(
         await type_into(pilot, "#subject", "Down")
         await fill(pilot, "#body", "Queued first")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending and app.last_result is not None)
-        assert app.last_result is not None and app.last_result.outcome is Outcome.TEMPORARY
+        await wait_for(pilot, lambda: not app.main.sending and app.main.last_result is not None)
+        assert (
+            app.main.last_result is not None and app.main.last_result.outcome is Outcome.TEMPORARY
+        )
         assert len(Outbox().entries()) == 1
-        assert app.suggestion is not None and app.suggestion.profile_id == "portal"
+        assert app.main.suggestion is not None and app.main.suggestion.profile_id == "portal"
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.pane.state == "sent", limit=20)
         assert app.active_id == "portal"
@@ -757,7 +759,7 @@ async def test_escape_after_the_dot_is_unknown_and_the_form_is_cleared(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: server.messages == 1)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         assert app.form.is_empty
         assert "may or may not have been delivered" in screen_text(pilot, "#explanation")
         assert "1 needs you" in screen_text(pilot, "#outbox-status")
@@ -782,7 +784,7 @@ async def test_a_check_during_a_send_does_not_cancel_it(home: Path, servers: Ser
         await wait_for(pilot, lambda: server.messages == 1)
         await pilot.press("f4")
         await pilot.pause(0.3)
-        assert app.sending  # still waiting for its 250, not cancelled
+        assert app.main.sending  # still waiting for its 250, not cancelled
         assert [e.state_label for e in Outbox().entries()] == ["sending"]
     assert server.messages == 1
 
@@ -867,7 +869,7 @@ async def test_at_80x24_a_ten_line_message_and_the_transcript_fit(
         await pilot.pause()
         assert app.main.maximized is None
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
         app.main.query_one("#to").focus()
         await pilot.press("f9")
         await pilot.pause()
@@ -907,7 +909,7 @@ async def test_drafts_kept_by_the_command_line_open_in_the_app(
             app.form.draft().subject == "[WIP] kept by send" and app.form.draft().body == "Body\n"
         )
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending)
+        await wait_for(pilot, lambda: not app.main.sending)
     assert Drafts().list() == []  # sent: the draft is gone
     assert len(plain_server.messages) == 1
 
@@ -963,7 +965,7 @@ async def test_new_message_keeps_the_form_in_drafts(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"bob@example.org")
         await fill(pilot, "#subject", "First thoughts")
-        app.action_new_message()
+        app.main.action_new_message()
         await pilot.pause()
         assert app.form.is_empty
         [kept] = Drafts().list()

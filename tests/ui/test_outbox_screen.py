@@ -28,7 +28,7 @@ async def test_send_now_shows_the_new_try_and_error(home: Path, servers: ServerT
         await pilot.press(*"bob@example.org")
         await fill(pilot, "#subject", "Greylisted")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending and app.last_result is not None)
+        await wait_for(pilot, lambda: not app.main.sending and app.main.last_result is not None)
         await pilot.press("f8")
         await wait_for(pilot, lambda: isinstance(app.screen, OutboxScreen))
         table = app.screen.query_one(DataTable)
@@ -64,7 +64,7 @@ async def test_the_offer_to_send_a_queued_message_goes_when_the_retry_sent_it(
         await pilot.press(*"bob@example.org")
         await type_into(pilot, "#subject", "Down")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending and app.last_result is not None)
+        await wait_for(pilot, lambda: not app.main.sending and app.main.last_result is not None)
         assert "Press ctrl+r to send it with Web Portal now" in screen_text(pilot, "#explanation")
         # The ISP's server is back; the outbox's own retry sends the message meanwhile.
         isp_profile(home, plain_server)
@@ -72,6 +72,6 @@ async def test_the_offer_to_send_a_queued_message_goes_when_the_retry_sent_it(
         app.action_retry_outbox_now()
         await wait_for(pilot, lambda: not Outbox().entries())
         await wait_for(pilot, lambda: "ctrl+r" not in screen_text(pilot, "#explanation"))
-        assert app.suggestion is None
-        assert not app.check_action("retry", ())
+        assert app.main.suggestion is None
+        assert not app.main.check_action("retry", ())
     assert len(plain_server.messages) == 1 and not portal_server.messages

@@ -19,13 +19,13 @@ async def send_to(app: MailtuiApp, pilot: object, address: str, password: str | 
     await pilot.press("ctrl+s")  # type: ignore[attr-defined]
     await wait_for(
         pilot,  # type: ignore[arg-type]
-        lambda: isinstance(app.screen, PasswordScreen) or not app.sending,
+        lambda: isinstance(app.screen, PasswordScreen) or not app.main.sending,
     )
     if isinstance(app.screen, PasswordScreen):
         asked = True
         assert password is not None
         await pilot.press(*password, "enter")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: not app.sending)  # type: ignore[arg-type]
+    await wait_for(pilot, lambda: not app.main.sending)  # type: ignore[arg-type]
     return asked
 
 
@@ -50,7 +50,9 @@ async def test_a_refused_password_is_forgotten(
     app = MailtuiApp(profile_id="portal")
     async with app.run_test(size=(160, 48)) as pilot:
         assert await send_to(app, pilot, "bob@example.org", "not the password")
-        assert app.last_result is not None and app.last_result.outcome is Outcome.AUTH_FAILED
+        assert (
+            app.main.last_result is not None and app.main.last_result.outcome is Outcome.AUTH_FAILED
+        )
         app.form.clear()
         assert await send_to(app, pilot, "bob@example.org", PASSWORD)  # asked again
         assert app.pane.state == "sent"

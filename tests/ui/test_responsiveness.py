@@ -83,7 +83,7 @@ async def worst_gaps(
         await pilot.press(*"bob@example.org")
         heartbeat.reset()
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not app.sending and app.last_result is not None)
+        await wait_for(pilot, lambda: not app.main.sending and app.main.last_result is not None)
         worst["send"] = heartbeat.worst
         assert app.pane.state == "sent"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.command import Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
@@ -68,18 +68,19 @@ class Offers(NamedTuple):
     demo: bool = False
 
 
-# (title, help, action of the app): every action of the main screen, reached by name.
+# (title, help, action): every action of the main screen, reached by name from the screen
+# ("app." for the app's own).
 ACTIONS = (
     ("Send message", "Send with the active profile (ctrl+s)", "send"),
-    ("Switch profile", "Make the next profile active (ctrl+t)", "next_profile"),
-    ("New profile", "Create a sending profile (F3)", "new_profile"),
-    ("Edit profile", "Edit the active profile (F2)", "edit_profile"),
-    ("Duplicate profile", "Copy the active profile under a new id", "duplicate_profile"),
-    ("Delete profile", "Delete the active profile, after asking", "delete_profile"),
+    ("Switch profile", "Make the next profile active (ctrl+t)", "app.next_profile"),
+    ("New profile", "Create a sending profile (F3)", "app.new_profile"),
+    ("Edit profile", "Edit the active profile (F2)", "app.edit_profile"),
+    ("Duplicate profile", "Copy the active profile under a new id", "app.duplicate_profile"),
+    ("Delete profile", "Delete the active profile, after asking", "app.delete_profile"),
     ("Check profile", "Pre-flight the active profile without sending (F4)", "check_profile"),
-    ("History", "Every send attempt and its transcript (F5)", "history"),
-    ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", "outbox"),
-    ("Retry the outbox now", "Send every queued message now", "retry_outbox_now"),
+    ("History", "Every send attempt and its transcript (F5)", "app.history"),
+    ("Outbox", "Messages waiting to be sent: retry, edit, delete (F8)", "app.outbox"),
+    ("Retry the outbox now", "Send every queued message now", "app.retry_outbox_now"),
     ("Drafts", "Messages kept for later: open one, or delete it (ctrl+o)", "drafts"),
     ("New message", "Keep the message in the form in drafts and start a new one", "new_message"),
     ("Attach file", "Add an attachment (ctrl+f)", "attach"),
@@ -92,10 +93,11 @@ ACTIONS = (
 )
 
 
-def main_commands(app: App[Any], screen: Screen[Any], offers: Offers) -> Iterator[SystemCommand]:
+def main_commands(screen: Screen[Any], offers: Offers) -> Iterator[SystemCommand]:
     """Every action of the main screen, so that each is reachable from the palette."""
     commands: list[tuple[str, str, Callable[[], object]]] = [
-        (title, help_text, partial(app.run_action, action)) for title, help_text, action in ACTIONS
+        (title, help_text, partial(screen.run_action, action))
+        for title, help_text, action in ACTIONS
     ]
     commands += [
         (
@@ -114,7 +116,7 @@ def main_commands(app: App[Any], screen: Screen[Any], offers: Offers) -> Iterato
             (
                 "Cancel send",
                 "Stop the send in progress (escape)",
-                partial(app.run_action, "cancel_send"),
+                partial(screen.run_action, "cancel_send"),
             )
         )
     if offers.trust is not None:
@@ -122,25 +124,25 @@ def main_commands(app: App[Any], screen: Screen[Any], offers: Offers) -> Iterato
             (
                 offers.trust,
                 "It just worked from this network: add it to the profile's networks (ctrl+n)",
-                partial(app.run_action, "add_network"),
+                partial(screen.run_action, "add_network"),
             )
         )
     if offers.suggestion is not None:
         title, why = offers.suggestion
-        commands.append((title, why + " (ctrl+r)", partial(app.run_action, "retry")))
+        commands.append((title, why + " (ctrl+r)", partial(screen.run_action, "retry")))
     if offers.demo:
         commands.append(
             (
                 "Demo: switch network",
                 "Play another office's network (F7)",
-                partial(app.run_action, "toggle_network"),
+                partial(screen.run_action, "app.toggle_network"),
             )
         )
         commands.append(
             (
                 "Demo: mailbox",
                 "What the demo servers received (F6)",
-                partial(app.run_action, "mailbox"),
+                partial(screen.run_action, "app.mailbox"),
             )
         )
     for title, help_text, callback in commands:

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App
-from textual.screen import Screen
 
 from tui.core.network import Locator, NetworkIdentity
 from tui.core.network_history import FAILED, WORKED, NetworkHistory
 from tui.core.profiles import Profile, ProfileSet, delete_profile, load_profiles
+from tui.ui.main_screen import MainScreen
 from tui.ui.widgets.compose_form import ComposeForm
 from tui.ui.widgets.profile_list import ProfileList, ProfileStatus
 from tui.ui.widgets.transcript_pane import TranscriptPane
@@ -44,30 +44,23 @@ class Workspace(App[int]):
     # -- widgets of the main screen ------------------------------------------------------------
 
     @property
-    def main(self) -> Screen[Any]:
+    def main(self) -> MainScreen:
         """The main screen, which stays at the bottom of the stack."""
-        return self.screen_stack[0]
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
 
     @property
     def form(self) -> ComposeForm:
-        return self.main.query_one(ComposeForm)
+        return self.main.form
 
     @property
     def pane(self) -> TranscriptPane:
-        return self.main.query_one("#transcript", TranscriptPane)
+        return self.main.pane
 
     @property
     def active_profile(self) -> Profile | None:
         return self.profile_set.get(self.active_id) if self.active_id else None
-
-    def explain(self, text: str | None, error: bool = False) -> None:
-        """The plain-language line under the form: why a send failed, or what to do next."""
-        from textual.widgets import Static
-
-        label = self.main.query_one("#explanation", Static)
-        label.update(Text(text or ""))
-        label.set_class(bool(text), "-shown")
-        label.set_class(error, "-error")
 
     # -- profiles ------------------------------------------------------------------------------
 

@@ -213,7 +213,11 @@ class TranscriptPane(Vertical):
         self._refresh_state()
 
     def handle(self, event: SessionEvent) -> None:
-        """The session's listener: append transcript lines, follow state changes."""
+        """The session's listener: append transcript lines, follow state changes. While the
+        app closes (the pane is being taken down, `display` is False) a send that is being
+        cancelled still reports: its lines go to its history record only."""
+        if not self.display:
+            return
         if isinstance(event, TranscriptEvent):
             self._write(event.format())
         elif isinstance(event, StateChange):
