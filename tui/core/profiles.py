@@ -8,13 +8,13 @@ import ipaddress
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
+from tui.core.toml_files import TomlFileError, read_toml
 
 Security = Literal["none", "starttls", "tls"]
 AuthMethod = Literal["none", "plain", "login", "cram-md5", "xoauth2", "auto"]
@@ -433,29 +433,11 @@ def _private_group(uid: int, gid: int) -> bool:
 def load_profile(path: Path) -> Profile:
     """Read and validate one profile file."""
     try:
-        # Non-blocking: a named pipe in the profiles folder must not hang the listing.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ProfileError(path, None, "is not a regular file; make it a TOML file")
-            raw = handle.read()
-    except OSError as exc:
+        data, info = read_toml(path)
+    except FileNotFoundError as exc:
         raise ProfileError(path, None, f"cannot be read ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProfileError(path, None, "is not UTF-8 text; save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(path, None, f"is not valid TOML ({exc}); fix the syntax") from None
-    except ValueError:  # an integer longer than Python converts (4300 digits)
-        raise ProfileError(
-            path, None, "has a number too long to read; shorten it or fix the syntax"
-        ) from None
-    except RecursionError:
-        raise ProfileError(
-            path, None, "has lists or tables nested too deeply to read; fix the syntax"
-        ) from None
+    except TomlFileError as exc:
+        raise ProfileError(path, None, exc.problem) from None
     profile = parse_profile(path.stem, data, path)
     unsafe = _others_can_change(info)
     if unsafe is not None:
