@@ -342,3 +342,117 @@ def test_a_dependent_check_is_not_reported_for_a_value_already_wrong(home: Path)
     with pytest.raises(ProfileError) as caught:
         load_profile(both)
     assert [e.key for e in caught.value.every] == ["security", "username"]
+
+
+# -- addresses and default: which profile `mailtui sendmail` picks --------------------------
+
+
+def test_addresses_and_default_load(home: Path) -> None:
+    addresses = ["jane@isp.example", "*@example.org", "jane+*@portal.example", "J?ne@Isp.example"]
+    profile = load_profile(write_profile(home, "p", **BASE, addresses=addresses, default=True))
+    assert profile.addresses == tuple(addresses)  # as written; matching ignores case
+    assert profile.default is True
+    plain = load_profile(write_profile(home, "q", **BASE))
+    assert plain.addresses == () and plain.default is False
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ("jane", "'jane' must have exactly one @"),
+        ("a@b@example.org", "exactly one @"),
+        ("@example.org", "needs a name before the @ and a domain after it"),
+        ("jane@", "needs a name before the @ and a domain after it"),
+        ("Jane <jane@isp.example>", "write the address alone (no name"),
+        ("jane @isp.example", "write the address alone"),
+        ("jane@isp..example", "is not an address"),
+        ("jane@[a-z].example", "with * and ? as the only wildcards"),
+        ("jane@isp.example\n", "is not an address"),
+        (5, "an entry is a number, not text; write each address in quotes"),
+        (True, "an entry is true/false, not text"),
+    ],
+)
+def test_a_bad_address_entry_names_the_key_and_the_fix(
+    home: Path, item: object, words: str
+) -> None:
+    path = write_profile(home, "a", **BASE, addresses=["ok@isp.example", item])
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert [e.key for e in caught.value.every] == ["addresses"]
+    assert str(caught.value).startswith(f"{path}, key 'addresses': ")
+    assert words in caught.value.problem
+    assert 'such as "jane@isp.example" or "*@example.org"' in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("keys", "key", "words"),
+    [
+        ({"addresses": "jane@isp.example"}, "addresses", 'must be a list such as ["jane@'),
+        ({"default": "yes"}, "default", "must be true or false, not text"),
+        ({"default": 1}, "default", "must be true or false, not a number"),
+        ({"adresses": ["jane@isp.example"]}, "adresses", "did you mean 'addresses'?"),
+        ({"defualt": True}, "defualt", "did you mean 'default'?"),
+    ],
+)
+def test_addresses_and_default_of_the_wrong_kind(
+    home: Path, keys: dict[str, object], key: str, words: str
+) -> None:
+    with pytest.raises(ProfileError) as caught:
+        load_profile(write_profile(home, "k", **BASE, **keys))
+    assert caught.value.key == key
+    assert words in caught.value.problem
+
+
+def test_every_bad_address_is_reported_with_the_other_faults(home: Path) -> None:
+    path = write_profile(
+        home,
+        "many",
+        **{**BASE, "port": "25"},
+        adresses=["x@isp.example"],
+        addresses=["jane", "ok@isp.example", "Jane <j@isp.example>"],
+        default="yes",
+    )
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    every = caught.value.every
+    assert [e.key for e in every] == ["adresses", "port", "default", "addresses", "addresses"]
+    assert "'jane'" in every[3].problem and "'Jane <j@isp.example>'" in every[4].problem
+
+
+def test_the_editor_checks_addresses_and_default_as_typed() -> None:
+    from tui.core.profiles import check_field
+
+    assert check_field("addresses", ["*@example.org"]) is None
+    problem = check_field("addresses", ["*@example.org", "nobody"])
+    assert problem is not None and "'nobody' must have exactly one @" in problem
+    assert check_field("default", "true") == "must be true or false, not text"
+    assert check_field("default", True) is None
+
+
+def test_addresses_and_default_round_trip_and_are_left_out_when_unset(home: Path) -> None:
+    profile = Profile(
+        id="isp",
+        name="Home ISP",
+        from_="Jane <jane@isp.example>",
+        host="smtp.isp.example",
+        security="none",
+        addresses=("*@example.org", "jane+*@portal.example"),
+        default=True,
+    )
+    path = save_profile(profile)
+    assert load_profile(path) == profile._replace(path=path)
+    text = path.read_text()
+    assert 'addresses = [\n    "*@example.org",\n    "jane+*@portal.example",\n]' in text
+    assert "default = true" in text
+    plain = save_profile(profile._replace(addresses=(), default=False))
+    assert "addresses" not in plain.read_text() and "default" not in plain.read_text()
+    assert load_profile(plain) == profile._replace(addresses=(), default=False, path=plain)
+
+
+def test_save_refuses_a_bad_address_entry(home: Path) -> None:
+    profile = Profile(
+        id="p", name="P", from_="a@b.example", host="b.example", security="none", addresses=("x",)
+    )
+    with pytest.raises(ProfileError, match="key 'addresses'"):
+        save_profile(profile)
+    assert not (home / "profiles" / "p.toml").exists()

@@ -502,6 +502,8 @@ KNOWN_KEYS = (
     "source_address",
     "helo",
     "timeout",
+    "addresses",
+    "default",
 )
 REQUIRED = ("name", "from", "host", "security")
 
@@ -557,6 +559,16 @@ plausible: dict[str, st.SearchStrategy[Any]] = {
     "source_address": st.one_of(st.ip_addresses().map(str), wide_text),
     "helo": st.one_of(st.just("laptop.example"), wide_text),
     "timeout": st.one_of(st.integers(-5, 5000), st.floats()),
+    "addresses": st.lists(
+        st.one_of(
+            st.sampled_from(["jane@isp.example", "*@example.org", "j?ne+*@[192.0.2.1]", "a@b@c"]),
+            typed_addresses().map(lambda a: a[0]),
+            wide_text,
+            toml_scalar,
+        ),
+        max_size=3,
+    ),
+    "default": st.booleans(),
 }
 
 
@@ -687,6 +699,8 @@ def test_one_bad_value_is_blamed_on_its_key(key: str, data: st.DataObject) -> No
             return
     if key == "networks":  # what was accepted was written as networks
         assert all(isinstance(item, str) for item in value), profile.networks
+    if key == "addresses":  # each one an address alone, wildcards aside
+        assert all(item.count("@") == 1 and "<" not in item for item in profile.addresses)
 
 
 profile_id = st.text(

@@ -132,3 +132,31 @@ async def test_an_ehlo_name_with_spaces_gets_the_core_message(
         assert expected is not None and "not a host name" in expected
         assert screen_text(pilot, "#e-helo") == expected
         assert editor.query_one("#f-helo", Input).has_class("-bad")
+
+
+async def test_saving_keeps_the_keys_the_form_does_not_show(
+    home: Path, plain_server: RunningServer
+) -> None:
+    """addresses and default are not in the form: an edit keeps both, and a duplicate keeps
+    the addresses but not default = true (two defaults would stop `mailtui sendmail`)."""
+    from tui.core.profiles import load_profile
+
+    addresses = ["jane@isp.example", "*@example.org"]
+    isp_profile(home, plain_server, addresses=addresses, default=True)
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
+        app.screen.query_one("#f-name", Input).value = "Home ISP at home"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileEditor))
+        edited = load_profile(home / "profiles" / "isp.toml")
+        assert edited.name == "Home ISP at home"
+        assert edited.addresses == tuple(addresses) and edited.default
+        app.action_duplicate_profile()
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileEditor))
+        copy = load_profile(home / "profiles" / "isp-copy.toml")
+        assert copy.addresses == tuple(addresses) and not copy.default

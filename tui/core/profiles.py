@@ -47,6 +47,8 @@ class Profile(NamedTuple):
     source_address: str | None = None
     helo: str | None = None
     timeout: float = 30.0
+    addresses: tuple[str, ...] = ()  # senders it sends for besides `from_`; * and ? as wildcards
+    default: bool = False  # for a message whose sender no profile matches
     path: Path | None = None
 
     def __repr__(self) -> str:  # never the password, whatever prints a profile
@@ -121,6 +123,7 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "name": ("name", (str,), "a string"),
     "provider": ("provider", (str,), 'one of "isp", "portal"'),
     "from": ("from_", (str,), 'a string such as "Jane Doe <jane@isp.example>"'),
+    "addresses": ("addresses", (list,), 'a list such as ["jane@isp.example", "*@example.org"]'),
     "host": ("host", (str,), "a host name"),
     "port": ("port", (int,), "a whole number from 1 to 65535"),
     "security": ("security", (str,), 'one of "none", "starttls", "tls"'),
@@ -134,6 +137,7 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "source_address": ("source_address", (str,), "an IP address of this machine"),
     "helo": ("helo", (str,), "a host name"),
     "timeout": ("timeout", (int, float), "a number of seconds"),
+    "default": ("default", (bool,), "true or false"),
 }
 REQUIRED_KEYS = ("name", "from", "host", "security")
 # Compiled on first use (re caches it): a profile naming its server by address never needs it.
@@ -150,7 +154,8 @@ def nearest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     return near[0] if near else None
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a TOML value is, in the words of an error message: "text", "true/false"…"""
     kinds = {bool: "true/false", str: "text", int: "a number", float: "a number", list: "a list"}
     return kinds.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
 
@@ -247,8 +252,9 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         if key not in _KEYS:
             continue
         attr, types, description = _KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, types):
-            fail(key, f"must be {description}, not {_kind(value)}")
+        # TOML's true is a Python int too: only a true/false key takes it.
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            fail(key, f"must be {description}, not {kind_of(value)}")
         elif isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
             fail(key, "contains a control character (such as a line break); remove it")
         else:
@@ -324,8 +330,42 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
             parse_mailbox(values["from_"], field_name="from")
         except AddressError as exc:
             fail("from", exc.reason)
+    if "addresses" in values:
+        for item in values["addresses"]:
+            problem = address_pattern_problem(item)
+            if problem is not None:
+                fail("addresses", problem)
+        values["addresses"] = tuple(values["addresses"])
     raise_all()
     return Profile(id=profile_id, path=path, **values)
+
+
+def address_pattern_problem(item: object) -> str | None:
+    """What is wrong with one `addresses` entry, or None: an address alone, such as
+    jane@isp.example, in which * and ? stand for any run of characters and any one."""
+    from tui.core.message import AddressError, parse_mailbox
+
+    example = 'such as "jane@isp.example" or "*@example.org"'
+    if not isinstance(item, str):
+        return f"an entry is {kind_of(item)}, not text; write each address in quotes, {example}"
+    shown = repr(item)
+    if item.count("@") != 1:
+        return f"{shown} must have exactly one @; write one address per entry, {example}"
+    local, _, domain = item.partition("@")
+    if not local.strip() or not domain.strip():
+        return f"{shown} needs a name before the @ and a domain after it, {example}"
+    # The wildcards stand in for characters an address may have: check one they could match.
+    probe = item.replace("*", "x").replace("?", "x")
+    try:
+        mailbox = parse_mailbox(probe, "addresses")
+    except AddressError:
+        mailbox = None
+    if mailbox is None or mailbox.display_name or mailbox.addr_spec != probe:
+        return (
+            f"{shown} is not an address; write the address alone (no name, spaces or angle "
+            f"brackets) with * and ? as the only wildcards, {example}"
+        )
+    return None
 
 
 def _check_source_address(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
@@ -480,11 +520,11 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, (attr, _types, _desc) in _KEYS.items():
         value = getattr(profile, attr)
-        if value is None or (key == "networks" and not value):
+        if value is None or (key in ("networks", "addresses", "default") and not value):
             continue
         if key == "timeout" and value == 30.0:
             continue
-        if key == "networks":
+        if key in ("networks", "addresses"):
             value = list(value)
         if key == "timeout" and float(value).is_integer():
             value = int(value)

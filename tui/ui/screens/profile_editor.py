@@ -50,6 +50,7 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command", "secret")
+UNSHOWN = ("password", "addresses", "default")  # kept from the file, not in the form
 SELECTS: dict[str, list[tuple[str, str]]] = {
     "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
     "security": [
@@ -181,8 +182,13 @@ class ProfileEditor(Screen[Profile | None]):
                 data[key] = [n.strip() for n in text.split(",") if n.strip()]
             else:
                 data[key] = text
-        if self.original is not None and self.original.password is not None:
-            data["password"] = self.original.password  # kept as it was; not shown
+        if self.original is not None:  # the keys the form does not show, kept as they were
+            if self.original.password is not None:
+                data["password"] = self.original.password
+            if self.original.addresses:
+                data["addresses"] = list(self.original.addresses)
+            if self.original.default and not self.new_id:  # a copy would be a second default
+                data["default"] = True
         return data
 
     def _clear_errors(self) -> None:
@@ -204,7 +210,7 @@ class ProfileEditor(Screen[Profile | None]):
             self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
             found = True
         for key, value in raw.items():
-            if key in ("provider", "auth", "password"):
+            if key in ("provider", "auth", *UNSHOWN):
                 continue
             problem = check_field(key, value, choices)
             if problem:
