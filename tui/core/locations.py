@@ -38,6 +38,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def config_file() -> Path:
+    """The settings that are not a profile's (optional)."""
+    return config_dir() / "config.toml"
+
+
 def profiles_dir() -> Path:
     return config_dir() / "profiles"
 
