@@ -280,13 +280,14 @@ class CliResult:
 def run_cli(
     guard: LeakGuard,
     *args: str,
-    stdin: str = "Hello from the tests.\n",
+    stdin: str | bytes = "Hello from the tests.\n",
     env: dict[str, str] | None = None,
+    program: Sequence[str] = (sys.executable, "-m", "tui"),
 ) -> CliResult:
-    """Run `mailtui` as a user would, in a subprocess."""
+    """Run `mailtui` (or `program`) as a user would, in a subprocess."""
     done = subprocess.run(
-        [sys.executable, "-m", "tui", *args],
-        input=stdin.encode(),
+        [*program, *args],
+        input=stdin.encode() if isinstance(stdin, str) else stdin,
         capture_output=True,
         timeout=60,
         env={**os.environ, **(env or {})},

@@ -20,5 +20,16 @@ def run() -> int:
         gc.enable()  # for commands that never reached their work (and for callers of run())
 
 
+def run_sendmail() -> int:
+    """`mailtui-sendmail`: the same as `mailtui sendmail`, for tools that want a program."""
+    gc.disable()
+    try:
+        from tui.sendmail_cli import main
+
+        return main()
+    finally:
+        gc.enable()
+
+
 if __name__ == "__main__":
     sys.exit(run())

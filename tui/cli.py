@@ -156,6 +156,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
     "outbox": ("messages waiting to be sent: list, flush, retry, delete", _outbox_arguments),
     "history": ("recent attempts; N shows one transcript", _history_arguments),
     "drafts": ("messages kept in drafts: list, show, send, delete", _drafts_arguments),
+    "sendmail": ("be the sendmail of mutt, git send-email, cron (see sendmail --help)", None),
 }
 
 
@@ -202,7 +203,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["sendmail"]:  # sendmail's own option syntax (-oi, -ti, -fADDR…)
+        from tui.sendmail_cli import main as sendmail
+
+        return sendmail(words[1:])
+    parser = build_parser(words)
     args = parser.parse_args(argv)
     if args.command is not None and (args.demo or args.profile):
         parser.error("--demo and --profile go with the app (mailtui with no command)")
@@ -346,27 +352,16 @@ def keep_given_back(draft: DraftT, profile: Profile, result: AttemptResult) -> A
 MAX_BODY = 100_000_000
 
 
-class _BodyTooLong(Exception):
-    """The body goes on past MAX_BODY."""
-
-
-def _read_body(source: BinaryIO) -> bytearray:
+def _read_body(source: BinaryIO) -> bytes:
     """The whole body, read in pieces and never more than MAX_BODY bytes of it."""
-    body = bytearray()
-    while True:
-        wanted = min(1 << 20, MAX_BODY + 1 - len(body))
-        piece = source.read(wanted)
-        body += piece
-        if len(body) > MAX_BODY:
-            raise _BodyTooLong
-        # A buffered read is short only at the end. Reading on would wait for a second
-        # end: a terminal's Ctrl-D ends one read, not the input.
-        if len(piece) < wanted:
-            return body
+    from tui.core.sendmail import read_message
+
+    return read_message(source, MAX_BODY)
 
 
 def _send(args: argparse.Namespace) -> int:
     from tui.core.message import Draft
+    from tui.core.sendmail import MessageTooLong
 
     profile, found, code = _find_profile(args.send_profile)
     if profile is None:
@@ -382,7 +377,7 @@ def _send(args: argparse.Namespace) -> int:
     except OSError as exc:
         _say(f"cannot read the body from {args.body_file}: {exc.strerror}")
         return ExitCode.DATAERR
-    except _BodyTooLong:
+    except MessageTooLong:
         where = args.body_file or "standard input"
         _say(
             f"the body from {where} is longer than {MAX_BODY // 1_000_000} MB, more than any "
@@ -805,7 +800,7 @@ def _history(args: argparse.Namespace) -> int:
             to = in_brief(attempt.recipients)
             print(
                 _shown(
-                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.kind:<5} "
+                    f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.kind:<8} "
                     f"{attempt.profile:<12} {attempt.outcome:<12} "
                     f"{attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
                 )
@@ -819,7 +814,7 @@ def _history(args: argparse.Namespace) -> int:
     if chosen is None:
         _say(f"no attempt {args.n}; run 'mailtui history' to list them")
         return ExitCode.USAGE
-    what = {"check": "Check", "flush": "Flush"}.get(chosen.kind, "Send")
+    what = {"check": "Check", "flush": "Flush", "sendmail": "Sendmail"}.get(chosen.kind, "Send")
     print(_shown(f"{what} {chosen.id}: {chosen.outcome} with {chosen.profile}"))
     print(_shown(str(chosen.record.get("summary", ""))))
     print()

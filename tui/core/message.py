@@ -413,6 +413,15 @@ def envelope_address(mailbox: Mailbox, smtputf8: bool) -> str:
     return mailbox.addr_spec if smtputf8 else mailbox.ascii_addr_spec()
 
 
+class Dsn(NamedTuple):
+    """Delivery status notifications asked for (RFC 3461), passed on only when the server
+    offers DSN: NOTIFY for each recipient, RET and ENVID with MAIL FROM."""
+
+    notify: str = ""  # "NEVER", or some of "SUCCESS,DELAY,FAILURE"
+    ret: str = ""  # "HDRS" or "FULL"
+    envid: str = ""  # as given: xtext-encoded on the wire
+
+
 class Prepared(NamedTuple):
     """A message ready for the wire: the envelope and the exact bytes to send.
 
@@ -428,6 +437,8 @@ class Prepared(NamedTuple):
     subject: str = ""
     path: Path | None = None
     lines: int | None = None  # line count, when known without reading the bytes again
+    eight_bit: bool = False  # bytes above 127 outside the headers: needs 8BITMIME
+    dsn: Dsn | None = None
 
     @property
     def size(self) -> int:

@@ -158,3 +158,8 @@ def _fallback(profiles: list[Profile], address: str | None) -> Choice:
 def _and(words: list[str]) -> str:
     """ "isp and portal", "a, b and c"."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def sends_as(profile: Profile, sender: str | None) -> bool:
+    """Whether `profile` sends as `sender` by its from or addresses (not as the default)."""
+    return _best_match(profile, _bare(sender)) is not None

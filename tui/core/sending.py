@@ -108,6 +108,7 @@ class Attempt:
         history: NetworkHistory | None = None,
         probe: Sequence[int] = DEFAULT_PROBE_PORTS,
         outbox: Outbox | None = None,
+        origin: str | None = None,
     ) -> None:
         self.profile = profile
         self.mode = mode
@@ -119,6 +120,7 @@ class Attempt:
         self.history = history
         self.probe = probe
         self._outbox = outbox
+        self.origin = origin  # what history calls it instead of the mode: "sendmail"
         self.settled: list[tuple[OutboxEntry | None, AttemptResult]] = []
 
     @property
@@ -155,13 +157,24 @@ class Attempt:
         except MessageInputError as exc:  # an attachment that failed to read (wire.py)
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         except OSError as exc:
-            return AttemptResult(
-                Outcome.CONFIG,
-                ExitCode.IOERR,
-                f"Not sent: the message could not be kept in the outbox at {box.folder} "
-                f"({exc.strerror}); free some space or fix the folder's permissions and try "
-                "again.",
-            )
+            return _not_kept(box, exc)
+        results = await self._session(secret, [(claim, prepared)], None)
+        return results[0][1]
+
+    async def submit(self, prepared: Prepared) -> AttemptResult:
+        """Send a message that is ready for the wire as its caller wrote it (`sendmail`):
+        kept in the outbox first, like every message, and settled there as `send` does."""
+        try:
+            secret, problem = self._before_connecting()
+        except KeyboardInterrupt:  # Ctrl-C at the password prompt
+            return INTERRUPTED
+        if problem is not None:
+            return problem
+        box = self.outbox
+        try:
+            claim = await asyncio.to_thread(box.add, prepared, self.profile.id)
+        except OSError as exc:
+            return _not_kept(box, exc)
         results = await self._session(secret, [(claim, prepared)], None)
         return results[0][1]
 
@@ -444,7 +457,7 @@ class _Run:
         self.recorder.finish(
             {
                 "time": self.started.isoformat(timespec="milliseconds"),
-                "kind": self.attempt.mode.value,
+                "kind": self.attempt.origin or self.attempt.mode.value,
                 "profile": self.profile.id,
                 "profile_name": self.profile.name,
                 "server": self.profile.server,
@@ -464,6 +477,16 @@ class _Run:
         # The recorder never raises: a full disk costs the transcript, never the outcome.
         warning = self.recorder.warning
         return [warning] if warning else []
+
+
+def _not_kept(box: Outbox, exc: OSError) -> AttemptResult:
+    """Nothing is sent that the outbox could not keep first."""
+    return AttemptResult(
+        Outcome.CONFIG,
+        ExitCode.IOERR,
+        f"Not sent: the message could not be kept in the outbox at {box.folder} "
+        f"({exc.strerror}); free some space or fix the folder's permissions and try again.",
+    )
 
 
 def _in_doubt(result: AttemptResult) -> AttemptResult:

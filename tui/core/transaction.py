@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import aiosmtplib
 
 from tui.core.cancelling import stop_if_cancelled
-from tui.core.message import Prepared
+from tui.core.message import Dsn, Prepared
 from tui.core.profiles import Profile
 from tui.core.reporter import Reporter
 from tui.core.reports import Journal, MessageReport, Stop
@@ -51,11 +51,8 @@ class MailTransaction:
     async def send(self, prepared: Prepared, current: MessageReport, index: int) -> None:
         """Send one message; raises Stop with its failure when it is not accepted."""
         smtp = self.smtp
-        if prepared.smtputf8 and not smtp.supports_extension("smtputf8"):
-            reason = (
-                f"{prepared.non_ascii_address()} has non-ASCII characters before the @ and the "
-                "server does not support SMTPUTF8; use an ASCII address"
-            )
+        reason = unsendable(prepared, smtp.supports_extension)
+        if reason is not None:  # never changed behind the person's back: refused, said why
             self.reporter.emit(Mark.ERROR, reason)
             raise Stop(Failure("mail", error="input", detail=reason))
         size = prepared.size
@@ -69,7 +66,9 @@ class MailTransaction:
             )
             self.reporter.emit(Mark.ERROR, reason)
             raise Stop(Failure("size", error="too-large", detail=reason))
-        await self._envelope(current, prepared.sender, prepared.recipients, size, prepared.smtputf8)
+        await self._envelope(
+            current, prepared.sender, prepared.recipients, size, prepared.smtputf8, prepared.dsn
+        )
         await self._data(prepared, current, index)
         current.accepted = True
         if self.journal is not None:
@@ -90,6 +89,7 @@ class MailTransaction:
         rcpts: Sequence[str],
         size: int | None,
         smtputf8: bool,
+        dsn: Dsn | None = None,
     ) -> list[str]:
         """MAIL FROM and RCPT TO; returns the accepted recipients, raising if none is."""
         smtp = self.smtp
@@ -101,6 +101,14 @@ class MailTransaction:
             options.append(b"SMTPUTF8")
         if smtp.supports_extension("8bitmime"):
             options.append(b"BODY=8BITMIME")
+        rcpt_options: list[bytes] = []
+        if dsn is not None and smtp.supports_extension("dsn"):  # else not passed: RFC 3461
+            if dsn.ret:
+                options.append(f"RET={dsn.ret}".encode())
+            if dsn.envid:
+                options.append(b"ENVID=" + xtext(dsn.envid))
+            if dsn.notify:
+                rcpt_options.append(f"NOTIFY={dsn.notify}".encode())
         mail = await self.reporter.command(
             "mail", smtp.execute_command(b"MAIL", f"FROM:<{sender}>".encode(), *options)
         )
@@ -110,7 +118,7 @@ class MailTransaction:
         last: RecipientResult | None = None
         for rcpt in rcpts:
             reply = await self.reporter.command(
-                "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode())
+                "rcpt", smtp.execute_command(b"RCPT", f"TO:<{rcpt}>".encode(), *rcpt_options)
             )
             # Kept as the server sent it (already scrubbed of secrets): escaped when shown.
             last = RecipientResult(rcpt, reply.code, reply.message)
@@ -225,3 +233,35 @@ def _dot_stuffed(blocks: Iterable[bytes]) -> Iterable[bytes]:
         yield block
     if last != b"\n":
         yield b"\r\n"
+
+
+def unsendable(prepared: Prepared, offers: Callable[[str], bool]) -> str | None:
+    """Why the server (whose extensions `offers` tells) cannot take `prepared` as it is, or
+    None. A message is never rewritten to fit: the person decides."""
+    if prepared.smtputf8 and not offers("smtputf8"):
+        address = prepared.non_ascii_address()
+        if not address.rpartition("@")[0].isascii():
+            return (
+                f"{address} has non-ASCII characters before the @ and the server does not "
+                "support SMTPUTF8; use an ASCII address"
+            )
+        return (
+            "the message's header has non-ASCII (UTF-8) text and the server does not support "
+            "SMTPUTF8; encode the header (RFC 2047, as mail programs do) or send with a "
+            "profile whose server offers SMTPUTF8"
+        )
+    if prepared.eight_bit and not offers("8bitmime"):
+        return (
+            "the message has 8-bit text and the server does not offer 8BITMIME; have the mail "
+            "program encode it (quoted-printable or base64), or send with a profile whose "
+            "server offers 8BITMIME"
+        )
+    return None
+
+
+def xtext(text: str) -> bytes:
+    """RFC 3461's xtext: "+", "=" and anything outside 33-126 as +XX."""
+    return b"".join(
+        bytes([c]) if 33 <= c <= 126 and c not in (43, 61) else f"+{c:02X}".encode()
+        for c in text.encode("utf-8")
+    )

@@ -61,6 +61,8 @@ class OutboxEntry(NamedTuple):
     pid: int | None = None
     last_attempt_id: str | None = None
     delivered_to: tuple[str, ...] = ()  # recipients who already have it (a partial send)
+    eight_bit: bool = False  # its body needs 8BITMIME (a message handed to `sendmail`)
+    dsn: tuple[str, str, str] | None = None  # (NOTIFY, RET, ENVID) asked for, see message.Dsn
     busy: bool = False  # read from the lock, never stored: a live process holds the claim
 
     @property

@@ -13,7 +13,7 @@ from typing import Any
 
 from tui.core import locations, maildir
 from tui.core.files import try_lock, write_private
-from tui.core.message import Composed, Prepared
+from tui.core.message import Composed, Dsn, Prepared
 from tui.core.outbox.states import (
     _AFTER_FLUSH,
     _AFTER_SEND,
@@ -156,6 +156,10 @@ class Outbox:
             state=SENDING,
             queued_at=datetime.now().astimezone().isoformat(timespec="seconds"),
             pid=os.getpid(),
+            eight_bit=prepared.eight_bit,
+            dsn=(prepared.dsn.notify, prepared.dsn.ret, prepared.dsn.envid)
+            if prepared.dsn is not None
+            else None,
         )
         self._save(entry, sync)
         return Claim(self, entry, fd)
@@ -180,6 +184,8 @@ class Outbox:
             data.pop("busy", None)
             data["recipients"] = tuple(data.get("recipients", ()))
             data["delivered_to"] = tuple(data.get("delivered_to", ()))
+            if data.get("dsn") is not None:
+                data["dsn"] = tuple(data["dsn"])
             return OutboxEntry(**data)
         except (OSError, ValueError, TypeError):
             return None
@@ -427,6 +433,8 @@ class Outbox:
             message_id=entry.message_id,
             subject=entry.subject,
             path=path,
+            eight_bit=entry.eight_bit,
+            dsn=Dsn(*entry.dsn) if entry.dsn else None,
         )
 
     def entries(self) -> list[OutboxEntry]:

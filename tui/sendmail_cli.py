@@ -1,0 +1,273 @@
+"""`mailtui sendmail` and `mailtui-sendmail`: the sendmail program of mutt, neomutt, aerc,
+git send-email, mailx and cron, with mailtui's profiles, explanations, history and outbox.
+
+The message on standard input goes out as its caller wrote it (tui/core/sendmail.py). By
+default, as msmtp does, a failure is reported by the exit code and nothing is kept: the
+calling program still holds the message. With --queue (or `sendmail_queue = true` in
+config.toml) a temporary failure leaves it in the outbox, exit 0, and -odq queues it at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tui.core.results import ExitCode
+
+if TYPE_CHECKING:
+    from tui.core.message import Prepared
+    from tui.core.network import Locator
+    from tui.core.network_history import NetworkHistory
+    from tui.core.profiles import Profile, ProfileSet
+    from tui.core.results import AttemptResult
+    from tui.core.sendmail import Options
+
+HELP = """\
+usage: mailtui sendmail [options] [--] [recipient ...]
+       mailtui-sendmail [options] [--] [recipient ...]
+
+Send the message on standard input (a whole RFC 5322 message, headers first) with the
+profile that sends for its From address. A drop-in for the sendmail program of mutt,
+neomutt, aerc, git send-email, mailx and cron.
+
+options:
+  -t, --read-recipients  also send to the To, Cc and Bcc of the message (Resent-* when
+                         present); Bcc is removed from the header
+  -f ADDR, -r ADDR       envelope sender (also picks the profile); -f '<>' for none
+  -F NAME                full name for the From that mailtui adds when there is none
+  -a ID, --profile ID, --account ID
+                         send with this profile instead of choosing by address
+  -N never|success,delay,failure
+  -R hdrs|full, -V ENVID delivery status notifications (RFC 3461), passed on only
+                         when the server offers DSN
+  -v                     show the SMTP conversation on standard error
+  --queue                keep the message in the outbox after a temporary failure
+                         and exit 0 (also: sendmail_queue = true in config.toml)
+  -odq                   put the message in the outbox without trying now
+  --auto-switch          outside an IP-trusted profile's networks, send with the
+                         profile that works here when it sends for the same address
+  -q                     send what waits in the outbox (as 'mailtui outbox flush')
+  -bp                    list the outbox (as mailq)
+  --help                 this text
+
+accepted and ignored (callers pass them by habit):
+{ignored}
+
+The profile: -a when given; else the one whose from or addresses match -f or the From
+header (exact, then plus-addressing, then patterns such as *@example.org; among several,
+the one that worked on this network); else the one with default = true.
+
+Exit codes (sysexits): 0 sent (or queued), 64 usage, 65 bad message, 69 refused, 75
+temporary failure (nothing kept without --queue), 77 login failed, 78 no or bad profile.
+"""
+
+
+def _say(text: str) -> None:
+    print(f"mailtui-sendmail: {text}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tui.core.sendmail import IGNORED, UsageError, parse_options
+
+    try:
+        options = parse_options(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        _say(str(exc))
+        return ExitCode.USAGE
+    if options.action == "help":
+        ignored = "\n".join(f"  {flags:<32} {why}" for flags, why in IGNORED.items())
+        print(HELP.format(ignored=ignored), end="")
+        return 0
+    try:
+        return _act(options)
+    except KeyboardInterrupt:
+        _say("interrupted; nothing was kept (the calling program still has the message)")
+        return ExitCode.INTERRUPTED
+
+
+def _act(options: Options) -> int:
+    from tui.cli import _outbox_flush, _outbox_list
+    from tui.core.outbox import Outbox
+
+    if options.action == "list":
+        _outbox_list(Outbox())
+        return 0
+    if options.action == "flush":
+        return _outbox_flush(Outbox(), options.verbose)
+    return _send(options)
+
+
+def _send(options: Options) -> int:
+    from tui.cli import _shown
+    from tui.core.config import ConfigError, load_config
+    from tui.core.message import MessageInputError, Prepared
+    from tui.core.profiles import load_profiles
+    from tui.core.sendmail import MAX_MESSAGE, MessageTooLong, read_message, submission
+
+    try:
+        queue = options.queue or load_config().sendmail_queue
+    except ConfigError as exc:
+        _say(str(exc))
+        return ExitCode.CONFIG
+    try:
+        raw = read_message(sys.stdin.buffer)
+    except MessageTooLong:
+        _say(
+            f"the message on standard input is longer than {MAX_MESSAGE // 1_000_000} MB, "
+            "more than any mail server accepts; nothing was sent or kept"
+        )
+        return ExitCode.DATAERR
+    try:
+        submission(raw, options, None)  # a bad message is said before any profile matters
+        found = load_profiles()
+        profile, code = _choose(options, raw, found)
+        if profile is None:
+            return code
+        ready = submission(raw, options, profile.from_)
+    except MessageInputError as exc:
+        _say(f"not sent: {_shown(exc.reason)}")
+        return ExitCode.DATAERR
+    prepared = Prepared(
+        sender=ready.sender,
+        recipients=ready.recipients,
+        data=ready.data,
+        smtputf8=ready.smtputf8,
+        message_id=ready.message_id,
+        subject=ready.subject,
+        eight_bit=ready.eight_bit,
+        dsn=options.dsn,
+    )
+    if options.action == "queue":
+        return _queue_only(prepared, profile)
+    return _deliver(prepared, profile, found, options, queue)
+
+
+def _choose(options: Options, raw: bytes, found: ProfileSet) -> tuple[Profile | None, int]:
+    """The profile for this message (or None and the exit code, said on stderr)."""
+    from tui.cli import _shown
+    from tui.core.network_history import NetworkHistory
+    from tui.core.routing import choose_profile
+    from tui.core.sendmail import routing_address
+
+    if options.profile is not None:
+        from tui.cli import _find_profile
+
+        profile, _found, code = _find_profile(options.profile)
+        return profile, code
+    address = routing_address(raw, options)
+    history = NetworkHistory()
+    here = None
+
+    def worked_here(profile_id: str) -> bool:
+        nonlocal here
+        if here is None:
+            from tui.core.network import Locator
+
+            here = Locator().current()
+        return history.here(here, profile_id).verdict == "worked"
+
+    choice = choose_profile(found.profiles, address, worked_here)
+    if choice.profile is None:
+        for error in found.errors:
+            _say(f"profile {error.profile_id} cannot be used: {_shown(str(error))}")
+        _say(_shown(choice.problem or "no profile can send this message"))
+        return None, ExitCode.CONFIG
+    return choice.profile, 0
+
+
+def _queue_only(prepared: Prepared, profile: Profile) -> int:
+    from tui.core.outbox import Outbox
+
+    box = Outbox()
+    try:
+        entry = box.queue(prepared, profile.id)
+    except OSError as exc:
+        _say(f"not queued: the outbox at {box.folder} cannot be written ({exc.strerror})")
+        return ExitCode.IOERR
+    _say(
+        f"queued: {entry.id} for {profile.name}; it goes out with 'mailtui sendmail -q' "
+        "(or 'mailtui outbox flush', or while the app runs)"
+    )
+    return 0
+
+
+def _deliver(
+    prepared: Prepared, profile: Profile, found: ProfileSet, options: Options, queue: bool
+) -> int:
+    import asyncio
+
+    from tui.cli import _print_event, _prompt, _report, _run, _shown
+    from tui.core import sending
+    from tui.core.outbox import QUEUED
+    from tui.core.results import Outcome
+
+    profile, locator, history = _network_check(profile, found, options, prepared.sender)
+    attempt = sending.Attempt(
+        profile,
+        sending.Mode.SEND,
+        locator=locator,
+        history=history,
+        profiles=found.profiles,
+        listener=_print_event if options.verbose else None,
+        prompt=_prompt,
+        origin="sendmail",
+    )
+
+    async def work() -> AttemptResult:
+        try:
+            return await attempt.submit(prepared)
+        except asyncio.CancelledError:
+            return attempt.interrupted()
+
+    try:
+        result = _run(work())
+    except KeyboardInterrupt:
+        result = attempt.interrupted()
+    entry = attempt.settled[0][0] if attempt.settled else None
+    if result.outcome is Outcome.TEMPORARY and entry is not None and entry.state == QUEUED:
+        if queue:
+            _say(
+                f"queued: {entry.id} ({_shown(result.summary.rstrip('.'))}); it goes out with "
+                "'mailtui sendmail -q' or while the app runs"
+            )
+            return 0
+        # As msmtp: the calling program still holds the message and reports the failure.
+        try:
+            attempt.outbox.remove(entry.id)
+        except (OSError, KeyError):
+            pass
+        else:
+            result = result._replace(
+                summary=result.summary.rstrip()
+                + " Nothing was kept: the calling program still has the message (use --queue "
+                "to keep it in mailtui's outbox instead)."
+            )
+    return _report(result)
+
+
+def _network_check(
+    profile: Profile, found: ProfileSet, options: Options, sender: str
+) -> tuple[Profile, Locator, NetworkHistory]:
+    """As `mailtui send`: warn when an IP-trusted profile is used outside its networks;
+    with --auto-switch, send with the profile that works here when it sends for the sender."""
+    from tui.cli import _warn_if_untrusted
+
+    if options.auto_switch and not profile.logs_in and profile.networks:
+        from tui.core.network import Locator
+        from tui.core.network_history import NetworkHistory, trust_warning
+        from tui.core.routing import sends_as
+
+        locator, history = Locator(), NetworkHistory()
+        warning = trust_warning(
+            profile, found.profiles, locator.current(), locator.local_address(profile), history
+        )
+        other = warning.alternative if warning is not None else None
+        if warning is not None and other is not None and sends_as(other, sender):
+            _say(f"{warning.text} Sending with {other.name} instead (--auto-switch).")
+            return other, locator, history
+        if warning is not None:
+            _say(f"warning: {warning.text} Trying anyway.")
+        return profile, locator, history
+    locator, history = _warn_if_untrusted(profile, found)
+    return profile, locator, history
