@@ -73,7 +73,7 @@ def test_a_temporary_failure_is_not_kept_unless_asked(
     isp_profile(home, running, timeout=3)
     failed = sendmail(leak_guard, "-t")
     assert failed.code == 75, failed.err
-    assert "Nothing was kept: the calling program still has the message" in failed.err
+    assert "Nothing was kept: the program that handed it over still has it" in failed.err
     assert Outbox().entries() == []
     queued = sendmail(leak_guard, "--queue", "-t")
     assert queued.code == 0, queued.err

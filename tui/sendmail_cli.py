@@ -64,7 +64,7 @@ temporary failure (nothing kept without --queue), 77 login failed, 78 no or bad 
 
 
 def _say(text: str) -> None:
-    print(f"mailtui-sendmail: {text}", file=sys.stderr)
+    print(f"mailtui: {text}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,6 +212,7 @@ def _deliver(
         listener=_print_event if options.verbose else None,
         prompt=_prompt,
         origin="sendmail",
+        keep=queue,
     )
 
     async def work() -> AttemptResult:
@@ -225,24 +226,21 @@ def _deliver(
     except KeyboardInterrupt:
         result = attempt.interrupted()
     entry = attempt.settled[0][0] if attempt.settled else None
-    if result.outcome is Outcome.TEMPORARY and entry is not None and entry.state == QUEUED:
-        if queue:
+    if queue and result.outcome is Outcome.TEMPORARY and entry is not None:
+        if entry.state == QUEUED:
+            first = result.summary.split(". ", 1)[0].rstrip(".")
             _say(
-                f"queued: {entry.id} ({_shown(result.summary.rstrip('.'))}); it goes out with "
+                f"queued: {entry.id} for {profile.name} ({_shown(first)}); it goes out with "
                 "'mailtui sendmail -q' or while the app runs"
             )
             return 0
+    elif result.outcome is Outcome.TEMPORARY:
         # As msmtp: the calling program still holds the message and reports the failure.
-        try:
-            attempt.outbox.remove(entry.id)
-        except (OSError, KeyError):
-            pass
-        else:
-            result = result._replace(
-                summary=result.summary.rstrip()
-                + " Nothing was kept: the calling program still has the message (use --queue "
-                "to keep it in mailtui's outbox instead)."
-            )
+        result = result._replace(
+            summary=result.summary.rstrip()
+            + " Nothing was kept: the program that handed it over still has it (with --queue "
+            "mailtui's outbox keeps it instead)."
+        )
     return _report(result)
 
 

@@ -109,6 +109,7 @@ class Attempt:
         probe: Sequence[int] = DEFAULT_PROBE_PORTS,
         outbox: Outbox | None = None,
         origin: str | None = None,
+        keep: bool = True,
     ) -> None:
         self.profile = profile
         self.mode = mode
@@ -121,6 +122,7 @@ class Attempt:
         self.probe = probe
         self._outbox = outbox
         self.origin = origin  # what history calls it instead of the mode: "sendmail"
+        self.keep = keep  # False: a temporary failure goes back to the caller (sendmail)
         self.settled: list[tuple[OutboxEntry | None, AttemptResult]] = []
 
     @property
@@ -350,7 +352,9 @@ class _Run:
         """Filed at once, before QUIT: a crash from here on does not resend it."""
         claim = self.jobs[index][0]
         result = self._judge(index, message, self.session.report, None)
-        self.early[index] = self.attempt.outbox.settle(claim, result, fresh=self.fresh)
+        self.early[index] = self.attempt.outbox.settle(
+            claim, result, fresh=self.fresh, keep=self.attempt.keep
+        )
 
     @property
     def fresh(self) -> bool:
@@ -418,7 +422,9 @@ class _Run:
                 claim = self.jobs[index][0]
                 settled = self.early.get(index)
                 if settled is None:
-                    settled = self.attempt.outbox.settle(claim, result, fresh=self.fresh)
+                    settled = self.attempt.outbox.settle(
+                        claim, result, fresh=self.fresh, keep=self.attempt.keep
+                    )
                 entry = claim.entry
                 result = _where(result, settled, entry, self.attempt.mode)
             results.append((entry, result))

@@ -34,6 +34,9 @@ _AFTER_FLUSH = {
     Outcome.CONFIG: HELD,
 }
 _AFTER_SEND = {Outcome.TEMPORARY: QUEUED, Outcome.UNKNOWN: UNKNOWN}  # else: back with the person
+# A message handed over by a program that keeps it after a failure (`sendmail` without
+# --queue): only an outcome nobody can take back stays.
+_AFTER_HANDOVER = {Outcome.UNKNOWN: UNKNOWN}
 _COUNTS_AS_TRY = {Outcome.TEMPORARY, Outcome.UNKNOWN, Outcome.REFUSED, Outcome.AUTH_FAILED}
 
 

@@ -16,6 +16,7 @@ from tui.core.files import try_lock, write_private
 from tui.core.message import Composed, Dsn, Prepared
 from tui.core.outbox.states import (
     _AFTER_FLUSH,
+    _AFTER_HANDOVER,
     _AFTER_SEND,
     _COUNTS_AS_TRY,
     DATA_SENT,
@@ -268,6 +269,7 @@ class Outbox:
         result: AttemptResult,
         *,
         fresh: bool,
+        keep: bool = True,
     ) -> Settled:
         """Put a claimed message where its outcome says, and let go of it.
 
@@ -275,7 +277,8 @@ class Outbox:
         "refused" after a flush. Temporary: queued with backoff. Unknown (its end of data left
         and no reply came): marked, never resent by itself. Refused, a failed login, TLS or a
         profile error: after a flush, marked for the person; after a fresh send, given back
-        (the caller keeps the message).
+        (the caller keeps the message). Without `keep` a fresh send's temporary failure is
+        given back too (`sendmail`, whose caller keeps the message unless told to queue).
         """
         outcome = result.outcome
         warnings: list[str] = []
@@ -302,7 +305,7 @@ class Outbox:
                     last_attempt_id=result.attempt_id,
                 )
                 return Settled(rest, tuple(warnings))
-            table = _AFTER_SEND if fresh else _AFTER_FLUSH
+            table = (_AFTER_SEND if keep else _AFTER_HANDOVER) if fresh else _AFTER_FLUSH
             state = table.get(outcome)
             if state is None:  # back with the person, who has the message in hand
                 return Settled(None, tuple(self._remove_claimed(claim)))
