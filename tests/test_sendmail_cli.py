@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, CliResult, LeakGuard, isp_profile, run_cli
+from tests.conftest import REPO, CliResult, LeakGuard, Pki, isp_profile, portal_profile, run_cli
 from tests.scripted_server import ScriptedServer, dialogue, start_scripted
 from tui.core.history import list_attempts
 from tui.core.outbox import Outbox
@@ -261,3 +261,27 @@ def test_no_profile_fits_exit_78_listing_them(
         leak_guard, "-a", "isp", "-t", stdin=b"From: x@y.example\nTo: b@c.example\n\nhi\n"
     )
     assert forced.code == 0 and plain_server.messages[0].mail_from == "x@y.example"
+
+
+def test_outside_its_networks_it_warns_and_auto_switch_takes_the_profile_that_works(
+    home: Path,
+    plain_server: RunningServer,
+    portal_server: RunningServer,
+    pki: Pki,
+    leak_guard: LeakGuard,
+) -> None:
+    """The ISP profile trusts only 10.9.9.0/24; this machine is elsewhere. With
+    --auto-switch the portal profile, which sends for the same address, takes the message;
+    without, it warns and tries anyway."""
+    isp_profile(home, plain_server, networks=["10.9.9.0/24"])
+    portal_profile(home, portal_server, pki, addresses=["jane@isp.example"])
+    switched = sendmail(leak_guard, "-a", "isp", "--auto-switch", "-t")
+    assert switched.code == 0, switched.err
+    assert "Sending with Web Portal instead (--auto-switch)." in switched.err
+    assert plain_server.messages == []
+    warned = sendmail(leak_guard, "-a", "isp", "-t")
+    assert warned.code == 0, warned.err
+    assert "warning:" in warned.err and "Trying anyway." in warned.err
+    assert len(plain_server.messages) == 1
+    [got] = portal_server.messages
+    assert got.mail_from == "jane@isp.example" and got.authenticated_as == "jane"
