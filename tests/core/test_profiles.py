@@ -50,6 +50,7 @@ def test_unknown_key_suggests_the_nearest(home: Path) -> None:
         ({**BASE, "networks": ["10.0.0.0/33"]}, "networks", "not a network"),
         ({**BASE, "tls_fingerprint": "sha256:12"}, "tls_fingerprint", "SHA-256"),
         ({**BASE, "timeout": True}, "timeout", "number of seconds, not true/false"),
+        ({**BASE, "timeout": 10**400}, "timeout", "above 0 and at most 3600"),
         ({**BASE, "auth": "plain", "username": "j"}, "security", "never sends a password"),
         ({**BASE, "host": "bad host\nname"}, "host", "control character"),
     ],

@@ -294,9 +294,10 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
     ):
         fail("username", f'is required with auth = "{auth}"')
     if "timeout" in values:
-        if not 0 < values["timeout"] <= 3600:
+        if not 0 < values["timeout"] <= 3600:  # a huge whole number has no float either
             fail("timeout", "must be a number of seconds above 0 and at most 3600")
-        values["timeout"] = float(values["timeout"])
+        else:
+            values["timeout"] = float(values["timeout"])
     if "tls_fingerprint" in values:
         try:
             values["tls_fingerprint"] = normalise_fingerprint(values["tls_fingerprint"])
