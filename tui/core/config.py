@@ -15,8 +15,8 @@ from tui.core.toml_files import TomlFileError, read_toml
 class Config(NamedTuple):
     """The settings, each at its default unless config.toml says otherwise."""
 
-    # `mailtui sendmail` files the message in the outbox and returns at once (as a sendmail
-    # with a queue does) instead of sending it before it returns.
+    # As `mailtui sendmail --queue`: after a temporary failure the message waits in the
+    # outbox (exit 0) instead of going back to the program that handed it over.
     sendmail_queue: bool = False
 
 
