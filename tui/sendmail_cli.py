@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(exc))
         return ExitCode.USAGE
     if options.action == "help":
-        ignored = "\n".join(f"  {flags:<32} {why}" for flags, why in IGNORED.items())
+        ignored = "\n".join(f"  {flags}\n      {why}" for flags, why in IGNORED.items())
         print(HELP.format(ignored=ignored), end="")
         return 0
     try:
