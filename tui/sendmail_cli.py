@@ -9,6 +9,7 @@ config.toml) a temporary failure leaves it in the outbox, exit 0, and -odq queue
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -32,8 +33,8 @@ profile that sends for its From address. A drop-in for the sendmail program of m
 neomutt, aerc, git send-email, mailx and cron.
 
 options:
-  -t, --read-recipients  also send to the To, Cc and Bcc of the message (Resent-* when
-                         present); Bcc is removed from the header
+  -t, --read-recipients  also send to the To, Cc and Bcc of the message (those of the
+                         newest Resent-* block when present); Bcc is removed from the header
   -f ADDR, -r ADDR       envelope sender (also picks the profile); -f '<>' for none
   -F NAME                full name for the From that mailtui adds when there is none
   -a ID, --profile ID, --account ID
@@ -67,6 +68,20 @@ def _say(text: str) -> None:
     print(f"mailtui: {text}", file=sys.stderr)
 
 
+def _as_interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM (a timeout, a service stopping) and SIGHUP (the terminal closed) end a send
+    as Ctrl-C does: what had not reached the server is taken out of the outbox again, so
+    that no later flush sends a message whose caller was told it failed."""
+    signal.raise_signal(signal.SIGINT)
+
+
+def _interruptible() -> None:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        for each in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(each) is signal.SIG_DFL:
+                signal.signal(each, _as_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from tui.core.sendmail import IGNORED, UsageError, parse_options
 
@@ -79,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ignored = "\n".join(f"  {flags}\n      {why}" for flags, why in IGNORED.items())
         print(HELP.format(ignored=ignored), end="")
         return 0
+    _interruptible()
     try:
         return _act(options)
     except KeyboardInterrupt:
@@ -101,7 +117,7 @@ def _act(options: Options) -> int:
 def _send(options: Options) -> int:
     from tui.cli import _shown
     from tui.core.config import ConfigError, load_config
-    from tui.core.message import MessageInputError, Prepared
+    from tui.core.message import MessageInputError
     from tui.core.profiles import load_profiles
     from tui.core.sendmail import MAX_MESSAGE, MessageTooLong, read_message, submission
 
@@ -128,16 +144,7 @@ def _send(options: Options) -> int:
     except MessageInputError as exc:
         _say(f"not sent: {_shown(exc.reason)}")
         return ExitCode.DATAERR
-    prepared = Prepared(
-        sender=ready.sender,
-        recipients=ready.recipients,
-        data=ready.data,
-        smtputf8=ready.smtputf8,
-        message_id=ready.message_id,
-        subject=ready.subject,
-        eight_bit=ready.eight_bit,
-        dsn=options.dsn,
-    )
+    prepared = ready.prepared(options.dsn)
     if options.action == "queue":
         return _queue_only(prepared, profile)
     return _deliver(prepared, profile, found, options, queue)
@@ -171,7 +178,10 @@ def _choose(options: Options, raw: bytes, found: ProfileSet) -> tuple[Profile | 
     if choice.profile is None:
         for error in found.errors:
             _say(f"profile {error.profile_id} cannot be used: {_shown(str(error))}")
-        _say(_shown(choice.problem or "no profile can send this message"))
+        if not found.profiles and found.errors:  # there are profiles, none of them usable
+            _say("no profile can send this message until the errors above are fixed")
+        else:
+            _say(_shown(choice.problem or "no profile can send this message"))
         return None, ExitCode.CONFIG
     return choice.profile, 0
 
@@ -197,10 +207,10 @@ def _deliver(
 ) -> int:
     import asyncio
 
-    from tui.cli import _print_event, _prompt, _report, _run, _shown
+    from tui.cli import _print_event, _prompt, _report, _run, _shown, _warn
     from tui.core import sending
     from tui.core.outbox import QUEUED
-    from tui.core.results import Outcome
+    from tui.core.results import Outcome, in_brief
 
     profile, locator, history = _network_check(profile, found, options, prepared.sender)
     attempt = sending.Attempt(
@@ -226,22 +236,45 @@ def _deliver(
     except KeyboardInterrupt:
         result = attempt.interrupted()
     entry = attempt.settled[0][0] if attempt.settled else None
-    if queue and result.outcome is Outcome.TEMPORARY and entry is not None:
-        if entry.state == QUEUED:
-            first = result.summary.split(". ", 1)[0].rstrip(".")
+    waiting = result.outcome in (Outcome.TEMPORARY, Outcome.PARTIAL)
+    if waiting and entry is not None and entry.state == QUEUED:
+        # Temporary, or partly sent with the rest refused for now (greylisting): the outbox
+        # holds it, for those who did not take it.
+        said = _without_outbox_tail(result.summary)
+        if queue:
+            who, why = _shown(in_brief(entry.recipients)), _shown(said.rstrip("."))
             _say(
-                f"queued: {entry.id} for {profile.name} ({_shown(first)}); it goes out with "
-                "'mailtui sendmail -q' or while the app runs"
+                f"queued: {entry.id} for {who} ({why}); it goes out with 'mailtui sendmail -q' "
+                "or while the app runs"
             )
+            _warn(result.warnings)
             return 0
-    elif result.outcome is Outcome.TEMPORARY:
         # As msmtp: the calling program still holds the message and reports the failure.
-        result = result._replace(
-            summary=result.summary.rstrip()
-            + " Nothing was kept: the program that handed it over still has it (with --queue "
-            "mailtui's outbox keeps it instead)."
-        )
+        try:
+            attempt.outbox.remove(entry.id)
+        except (OSError, KeyError):
+            pass
+        else:
+            result = result._replace(summary=said + NOTHING_KEPT)
+    elif result.outcome is Outcome.TEMPORARY:  # the outbox gave it back (keep=False)
+        result = result._replace(summary=result.summary.rstrip() + NOTHING_KEPT)
     return _report(result)
+
+
+NOTHING_KEPT = (
+    " Nothing was kept: the program that handed it over still has it (with --queue "
+    "mailtui's outbox keeps it instead)."
+)
+
+# What sending._where says of a message the outbox keeps for a retry: not so here, where
+# the caller has it (or the "queued:" line says where it is).
+_OUTBOX_TAIL = " It is kept in the outbox and will be retried"
+
+
+def _without_outbox_tail(summary: str) -> str:
+    said = summary.rstrip()
+    cut = said.find(_OUTBOX_TAIL)
+    return said[:cut].rstrip() if cut >= 0 else said
 
 
 def _network_check(
@@ -249,23 +282,32 @@ def _network_check(
 ) -> tuple[Profile, Locator, NetworkHistory]:
     """As `mailtui send`: warn when an IP-trusted profile is used outside its networks;
     with --auto-switch, send with the profile that works here when it sends for the sender."""
-    from tui.cli import _warn_if_untrusted
+    from tui.cli import _shown
+    from tui.core.network import Locator
+    from tui.core.network_history import NetworkHistory, trust_warning
+    from tui.core.routing import sends_as
 
-    if options.auto_switch and not profile.logs_in and profile.networks:
-        from tui.core.network import Locator
-        from tui.core.network_history import NetworkHistory, trust_warning
-        from tui.core.routing import sends_as
-
-        locator, history = Locator(), NetworkHistory()
-        warning = trust_warning(
-            profile, found.profiles, locator.current(), locator.local_address(profile), history
-        )
-        other = warning.alternative if warning is not None else None
-        if warning is not None and other is not None and sends_as(other, sender):
-            _say(f"{warning.text} Sending with {other.name} instead (--auto-switch).")
-            return other, locator, history
-        if warning is not None:
-            _say(f"warning: {warning.text} Trying anyway.")
+    locator, history = Locator(), NetworkHistory()
+    if profile.logs_in or not profile.networks:
         return profile, locator, history
-    locator, history = _warn_if_untrusted(profile, found)
+    warning = trust_warning(
+        profile, found.profiles, locator.current(), locator.local_address(profile), history
+    )
+    if warning is None:
+        return profile, locator, history
+    text = _shown(warning.text)
+    other = warning.alternative
+    if options.auto_switch and other is not None and sends_as(other, sender):
+        _say(f"{text} Sending with {_shown(other.name)} instead (--auto-switch).")
+        return other, locator, history
+    if options.auto_switch:
+        why = (
+            f"{_shown(other.name)} does not send as {sender or 'the null sender'} (add it to "
+            "that profile's addresses to let --auto-switch use it)"
+            if other is not None
+            else "no other profile is known to work here"
+        )
+        _say(f"warning: {text} Not switching: {why}. Trying anyway.")
+        return profile, locator, history
+    _say(f"warning: {text} Trying anyway.")
     return profile, locator, history

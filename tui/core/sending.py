@@ -11,7 +11,7 @@ an exit code and a plain-language explanation.
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -155,7 +155,9 @@ class Attempt:
             if small:
                 claim, prepared = box.add_composed(composed, profile.id)
             else:
-                claim, prepared = await _in_thread(box, composed, profile.id)
+                claim, prepared = await _in_thread(
+                    box, lambda: box.add_composed(composed, profile.id)
+                )
         except MessageInputError as exc:  # an attachment that failed to read (wire.py)
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         except OSError as exc:
@@ -174,7 +176,9 @@ class Attempt:
             return problem
         box = self.outbox
         try:
-            claim = await asyncio.to_thread(box.add, prepared, self.profile.id)
+            claim, _same = await _in_thread(
+                box, lambda: (box.add(prepared, self.profile.id), prepared)
+            )
         except OSError as exc:
             return _not_kept(box, exc)
         results = await self._session(secret, [(claim, prepared)], None)
@@ -540,7 +544,9 @@ def _where(
     return result._replace(summary=said + tail, warnings=result.warnings + settled.warnings)
 
 
-async def _in_thread(box: Outbox, composed: Any, profile_id: str) -> tuple[Claim, Prepared]:
+async def _in_thread(
+    box: Outbox, filing: Callable[[], tuple[Claim, Prepared]]
+) -> tuple[Claim, Prepared]:
     """File a large message into the outbox in a thread, so the event loop keeps going.
     Cancelled meanwhile, it waits for the thread and takes the message out again: nothing
     went, and nothing may be left behind for a later flush to send."""
@@ -551,7 +557,7 @@ async def _in_thread(box: Outbox, composed: Any, profile_id: str) -> tuple[Claim
 
     def work() -> None:
         try:
-            done.set_result(box.add_composed(composed, profile_id))
+            done.set_result(filing())
         except BaseException as exc:
             done.set_exception(exc)
 

@@ -5,7 +5,8 @@ Nothing here connects anywhere: `parse_options` reads the command line (raising
 `UsageError`, exit 64), `read_message` the input (bounded), and `submission` checks the
 message and returns the envelope and the bytes to send (raising `MessageInputError`, exit 65).
 The bytes are the caller's except that `Bcc` (and `Resent-Bcc`) is removed, a missing
-`From`, `Date` and `Message-ID` are added, and line endings become CRLF.
+`From`, `Date` and `Message-ID` are added, a leading mbox `From ` line is dropped (as Postfix
+does), and line endings (LF, CR or CRLF) become CRLF.
 """
 
 import re
@@ -13,7 +14,14 @@ from collections.abc import Sequence
 from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from typing import Any, BinaryIO, NamedTuple
 
-from tui.core.message import Dsn, MessageInputError, parse_mailbox
+from tui.core.message import (
+    Dsn,
+    MessageInputError,
+    Prepared,
+    has_control,
+    parse_address_list,
+    parse_mailbox,
+)
 
 # The longest message read: above what any mail server accepts (the largest SIZE limits
 # are around 150 MB), and low enough that an endless input stops before it fills memory.
@@ -138,7 +146,7 @@ def parse_options(argv: Sequence[str]) -> Options:
                 if letter in "fr":
                     found["sender"] = value
                 elif letter == "F":
-                    found["full_name"] = value
+                    found["full_name"] = _full_name(value)
                 elif letter == "a":
                     found["profile"] = value
                 elif letter == "N":
@@ -156,6 +164,15 @@ def parse_options(argv: Sequence[str]) -> Options:
                 )
     dsn = Dsn(notify, ret, envid) if notify or ret or envid else None
     return Options(recipients=tuple(recipients), dsn=dsn, ignored=tuple(ignored))._replace(**found)
+
+
+def _full_name(value: str) -> str:
+    if has_control(value):
+        raise UsageError(
+            "-F: the full name contains a line break or control character, which would "
+            "break the From header; give the name on one line"
+        )
+    return value
 
 
 def _notify(value: str) -> str:
@@ -216,10 +233,35 @@ class Submission(NamedTuple):
     subject: str
     added: tuple[str, ...]  # the header fields mailtui added ("From", "Date", "Message-ID")
 
+    def prepared(self, dsn: Dsn | None = None) -> Prepared:
+        """The message as the outbox and the session take it."""
+        return Prepared(
+            sender=self.sender,
+            recipients=self.recipients,
+            data=self.data,
+            smtputf8=self.smtputf8,
+            message_id=self.message_id,
+            subject=self.subject,
+            eight_bit=self.eight_bit,
+            dsn=dsn,
+        )
+
 
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+[ \t]*:")  # RFC 5322 field name (and obs- spaces)
-_LONG_LINE = re.compile(rb"[^\r\n]{%d,}" % (MAX_LINE + 1))
-_BARE_LF = re.compile(rb"(?<!\r)\n")
+# Anchored at line starts: a search costs one look per line, not one per byte.
+_LONG_LINE = re.compile(rb"^[^\r\n]{%d}" % (MAX_LINE + 1), re.MULTILINE)
+# mbox separator lines ("From jane@example.org Mon Jan  1 …", or ">From " escaped) that a
+# message taken out of a mailbox file starts with, before its header: Postfix's sendmail
+# drops them too. Before anything else (a message that is all body) the line is text.
+_FROM_LINES = re.compile(rb"\A(?:>*From [^\n]*\n)+(?=[!-9;-~]+[ \t]*:)")
+
+
+def normalised(raw: bytes) -> bytes:
+    """The input with every line ending (LF, CR alone, or CRLF) as CRLF, and without the
+    mbox `From ` lines it may start with. A CR alone never reaches the wire (RFC 5321,
+    2.3.8): a server that took it for a line end would read another message than this."""
+    data = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return _FROM_LINES.sub(b"", data).replace(b"\n", b"\r\n")
 
 
 class Field(NamedTuple):
@@ -259,16 +301,84 @@ def split_header(data: bytes) -> tuple[list[Field], bytes]:
     return fields, b""
 
 
-def _addresses(fields: list[Field], names: Sequence[str]) -> list[str]:
+def _addresses(fields: list[Field], names: Sequence[str], kind: str = "rcpt") -> list[str]:
     values = [f.value for f in fields if f.key in names]
     found: list[str] = []
     for _name, address in getaddresses(values):
         if not address:
             continue  # a group's name ("undisclosed-recipients:;")
         try:
-            found.append(parse_mailbox(address, "rcpt").addr_spec)
+            found.append(parse_mailbox(address, kind).addr_spec)
         except MessageInputError as exc:
-            raise MessageInputError("rcpt", f"in the message's header: {exc.reason}") from None
+            raise MessageInputError(kind, f"in the message's header: {exc.reason}") from None
+    return found
+
+
+_BLOCK_ONCE = {"resent-date", "resent-from", "resent-sender", "resent-message-id"}
+
+
+def newest_resent(fields: list[Field]) -> list[Field]:
+    """The newest block of Resent-* fields (RFC 5322, 3.6.6: each resending prepends its
+    own, so the first block is the latest); empty when the message was never resent. The
+    recipients of an earlier resending had the message then: they are not sent it again."""
+    block: list[Field] = []
+    for field in fields:
+        if not field.key.startswith("resent-"):
+            if block:
+                break
+            continue  # trace fields (Received, Return-Path) may come first
+        if field.key in _BLOCK_ONCE and any(f.key == field.key for f in block):
+            break  # the next (older) block begins
+        block.append(field)
+    return block
+
+
+def _senders(fields: list[Field]) -> list[str]:
+    """The author's address: From, or for a resent message the resender's (Resent-Sender,
+    else Resent-From), as mutt's bounce writes it."""
+    block = newest_resent(fields)
+    for names in (("resent-sender",), ("resent-from",)):
+        found = _addresses(block, names, "from")
+        if found:
+            return found
+    return _addresses(fields, ("from",), "from")
+
+
+def _header_problem(fields: list[Field]) -> str | None:
+    """Header bytes that are neither ASCII nor UTF-8 (Latin-1 written raw, say): SMTPUTF8
+    would declare them UTF-8, and without it they cannot go at all."""
+    line = 1
+    for field in fields:
+        try:
+            field.raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            number = line + field.raw.count(b"\n", 0, exc.start)
+            return (
+                f"line {number} of the message's header ({field.name}) has bytes that are not "
+                "UTF-8; have the mail program encode the header (RFC 2047) or write it in UTF-8"
+            )
+        line += field.raw.count(b"\n")
+    return None
+
+
+def _unique(addresses: Sequence[str]) -> list[str]:
+    """Each recipient once: the domain's case does not make another mailbox (RFC 5321)."""
+    seen: dict[str, str] = {}
+    for address in addresses:
+        local, at, domain = address.rpartition("@")
+        seen.setdefault(f"{local}{at}{domain.lower()}", address)
+    return list(seen.values())
+
+
+def command_line_recipients(words: Sequence[str]) -> list[str]:
+    """The recipients given as arguments; one argument may hold several separated by
+    commas (cron passes MAILTO so, and Postfix reads it so). A line break is never a
+    separator there: it is refused."""
+    found: list[str] = []
+    for word in words:
+        if has_control(word):
+            parse_mailbox(word, "rcpt")  # raises, naming the line break
+        found += [box.addr_spec for box in parse_address_list(word, "rcpt")]
     return found
 
 
@@ -281,7 +391,7 @@ def submission(
 ) -> Submission:
     """Check the message and make it ready: raises MessageInputError saying what is wrong.
     Without `profile_from` (before a profile is chosen) it only checks: nothing is added."""
-    data = _BARE_LF.sub(b"\r\n", raw)
+    data = normalised(raw)
     if not data.strip():
         raise MessageInputError(
             "message", "the message on standard input is empty; nothing was sent"
@@ -303,12 +413,17 @@ def submission(
             f"line {number} of the message is longer than {MAX_LINE} bytes, which SMTP does "
             "not allow; have the mail program wrap it or encode the body (quoted-printable)",
         )
-    resent = any(f.key.startswith("resent-") for f in fields)
-    recipients = [parse_mailbox(r, "rcpt").addr_spec for r in options.recipients]
+    problem = _header_problem(fields)
+    if problem is not None:
+        raise MessageInputError("message", problem)
+    resent = newest_resent(fields)
+    recipients = command_line_recipients(options.recipients)
     if options.from_headers:
-        names = ("resent-to", "resent-cc", "resent-bcc") if resent else ("to", "cc", "bcc")
-        recipients += _addresses(fields, names)
-    recipients = list(dict.fromkeys(recipients))
+        if resent:
+            recipients += _addresses(resent, ("resent-to", "resent-cc", "resent-bcc"))
+        else:
+            recipients += _addresses(fields, ("to", "cc", "bcc"))
+    recipients = _unique(recipients)
     if not recipients:
         raise MessageInputError(
             "rcpt",
@@ -318,7 +433,7 @@ def submission(
             else "no recipient was given: put the addresses after the options, or use -t "
             "to read them from the message's To, Cc and Bcc",
         )
-    header_from = _addresses(fields, ("from",))
+    header_from = _senders(fields)
     sender = envelope_sender(options, header_from)
     if profile_from is None:
         return Submission(sender or "", tuple(recipients), b"", False, False, "", "", ())
@@ -377,10 +492,11 @@ def envelope_sender(options: Options, header_from: Sequence[str]) -> str | None:
 
 
 def routing_address(raw: bytes, options: Options) -> str | None:
-    """The address that picks the profile: -f, else the message's From (None: neither)."""
-    fields, _body = split_header(_BARE_LF.sub(b"\r\n", raw[: 1 << 20]))
+    """The address that picks the profile: -f, else the message's From (or for a resent
+    message its Resent-From), None when there is neither."""
+    fields, _body = split_header(normalised(raw[: 1 << 20]))
     try:
-        return envelope_sender(options, _addresses(fields, ("from",))) or None
+        return envelope_sender(options, _senders(fields)) or None
     except MessageInputError:
         return None  # said properly when the message is checked
 
