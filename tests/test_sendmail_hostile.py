@@ -143,15 +143,6 @@ def test_partly_sent_with_the_rest_refused_for_now_is_queued_with_queue(
     assert [m.rcpt_tos for m in back.messages] == [("carol@example.org",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="When one recipient is refused at RCPT, mailtui still sends DATA to the others "
-    "and exits 69 (or 75): the caller (git send-email, mutt, a script) takes the message as "
-    "not sent and sends it again, so those who accepted it get it twice. msmtp sends to "
-    "nobody in that case (RSET instead of DATA: marlam/msmtp#20), which is what makes 'on "
-    "failure nothing is kept, the program that handed it over still has it' true. Needs the "
-    "session (tui/core/session.py / transaction.py) to offer all-or-nothing for sendmail.",
-)
 @pytest.mark.parametrize("refusal", [UNKNOWN_USER, GREYLISTED])
 def test_a_refused_recipient_means_nobody_gets_it(
     home: Path, servers: ServerThread, leak_guard: LeakGuard, refusal: str

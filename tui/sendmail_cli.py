@@ -144,7 +144,9 @@ def _send(options: Options) -> int:
     except MessageInputError as exc:
         _say(f"not sent: {_shown(exc.reason)}")
         return ExitCode.DATAERR
-    prepared = ready.prepared(options.dsn)
+    # The caller resends after a failure: to all recipients or to none, unless the outbox
+    # is to keep it (then the rest waits there, for those who did not take it).
+    prepared = ready.prepared(options.dsn)._replace(whole=not queue)
     if options.action == "queue":
         return _queue_only(prepared, profile)
     return _deliver(prepared, profile, found, options, queue)

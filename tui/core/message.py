@@ -439,6 +439,9 @@ class Prepared(NamedTuple):
     lines: int | None = None  # line count, when known without reading the bytes again
     eight_bit: bool = False  # bytes above 127 outside the headers: needs 8BITMIME
     dsn: Dsn | None = None
+    # To every recipient or to none: a refused RCPT means RSET, not DATA (`sendmail`, whose
+    # caller resends the whole message after a failure). Not kept by the outbox.
+    whole: bool = False
 
     @property
     def size(self) -> int:

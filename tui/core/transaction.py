@@ -66,9 +66,22 @@ class MailTransaction:
             )
             self.reporter.emit(Mark.ERROR, reason)
             raise Stop(Failure("size", error="too-large", detail=reason))
-        await self._envelope(
+        accepted = await self._envelope(
             current, prepared.sender, prepared.recipients, size, prepared.smtputf8, prepared.dsn
         )
+        if prepared.whole and len(accepted) < len(prepared.recipients):
+            refused = max(
+                (r for r in current.recipients if r.code not in (250, 251)), key=lambda r: r.code
+            )
+            self.reporter.emit(
+                Mark.INFO,
+                "a recipient was refused: the message goes to all of them or to none, so "
+                "nothing was sent",
+            )
+            await reset(self.smtp)
+            raise Stop(
+                Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
+            )
         await self._data(prepared, current, index)
         current.accepted = True
         if self.journal is not None:
