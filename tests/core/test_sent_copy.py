@@ -310,3 +310,22 @@ def test_a_password_the_server_quotes_back_is_hidden_in_every_form(
         for form in (odd, 'p\\\\a\\"ss w0rd', "p\\\\a"):
             assert form not in text
     assert "(you said ********)" in transcript.text
+
+
+def test_a_surprise_from_the_library_fails_the_copy_not_the_caller(
+    home: Path, thread: ServerThread, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.core.imap_session import ImapSession
+
+    def surprise(self: ImapSession) -> str:
+        raise RuntimeError(f"unexpected LIST reply for {PASSWORD}")
+
+    monkeypatch.setattr(ImapSession, "sent_folder", surprise)
+    server = imap_server(thread, pki)
+    profile = profile_for(home, server, pki)
+    data, message_id = message()
+    result = copy_after_send(profile, data, message_id, WHEN)
+    assert result.failed and result.retry
+    assert "failed unexpectedly (RuntimeError" in result.summary
+    assert PASSWORD not in result.summary
+    assert [c.message_id for c in pending()] == [message_id]

@@ -109,6 +109,9 @@ class ImapSession:
 
     # -- the transcript ----------------------------------------------------------------------
 
+    def scrub(self, text: str) -> str:
+        return scrub(printable(text), self.secrets)
+
     def note(self, text: str) -> None:
         emit(self.listener, self.secrets, Mark.INFO, text)
 
@@ -262,7 +265,7 @@ class ImapSession:
                 f'{where} does not offer STARTTLS; use security = "tls" (port 993) under [imap]',
                 False,
             )
-        if isinstance(exc, ssl.SSLError):
+        if isinstance(exc, ssl.SSLError) and stage in ("connect", "starttls"):
             kind = verify_error_kind(exc)
             reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc
             fix = "; set ca_file or tls_fingerprint under [imap]" if kind != "tls" else ""

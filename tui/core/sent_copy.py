@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from tui.core.imap_session import ImapSession, ImapStepFailed, emit
 from tui.core.profiles import Profile
+from tui.core.provider_memory import ProviderMemory
 from tui.core.transcript import Listener, Mark
 
 # How long a provider may take to file a submitted message in Sent itself, before the one
@@ -85,8 +86,6 @@ def copy_to_sent(
     there already. `password` is the one the send used (ignored when [imap] has its own
     password_command); `retrying` marks a later try (it searches, never waits). Never
     raises for a server's or the network's fault: a FAILED result says what happened."""
-    from tui.core.provider_memory import ProviderMemory
-
     imap = profile.imap
     if imap is None or imap.copy == "never":
         why = "no [imap] table" if imap is None else 'copy = "never" under [imap]'
@@ -103,29 +102,48 @@ def copy_to_sent(
             return CopyResult(CopyOutcome.ALREADY_THERE, summary, folder=known)
     with ImapSession(profile, imap, listener, password) as session:
         try:
-            session.open()
-            folder = session.sent_folder()
-            session.examine(folder)
-            if session.has(message_id):
-                return _already_there(session, folder, remember=None)
-            if imap.copy == "auto" and not retrying:
-                pause = provider_wait() if wait is None else wait
-                if pause > 0:
-                    session.note(f"not in {folder} yet; checking again in {pause:g} s")
-                    time.sleep(pause)
-                    session.refresh()
-                if pause > 0 and session.has(message_id):
-                    return _already_there(session, folder, remember=memory)
-            session.append(folder, data, when)
+            return _copy(session, memory, data, message_id, when, retrying, wait)
         except ImapStepFailed as failed:
             session.error(failed.summary)
             return CopyResult(CopyOutcome.FAILED, failed.summary, retry=failed.retry)
-    summary = f"copied to {folder} on {imap.host}"
+        except Exception as exc:  # a library's surprise must not undo a send that went
+            session.broken = True
+            summary = session.scrub(f"the copy to Sent failed unexpectedly ({exc!r})")
+            session.error(summary)
+            return CopyResult(CopyOutcome.FAILED, summary, retry=True)
+
+
+def _copy(
+    session: ImapSession,
+    memory: ProviderMemory,
+    data: bytes,
+    message_id: str,
+    when: datetime,
+    retrying: bool,
+    wait: float | None,
+) -> CopyResult:
+    session.open()
+    folder = session.sent_folder()
+    session.examine(folder)
+    if session.has(message_id):
+        return _already_there(session, folder, remember=None)
+    if session.imap.copy == "auto" and not retrying:
+        pause = provider_wait() if wait is None else wait
+        if pause > 0:
+            session.note(f"not in {folder} yet; checking again in {pause:g} s")
+            time.sleep(pause)
+            session.refresh()
+            if session.has(message_id):
+                return _already_there(session, folder, remember=memory)
+    session.append(folder, data, when)
+    summary = f"copied to {folder} on {session.imap.host}"
     session.note(summary)
     return CopyResult(CopyOutcome.COPIED, summary, folder=folder)
 
 
-def _already_there(session: ImapSession, folder: str, remember: Any) -> CopyResult:
+def _already_there(
+    session: ImapSession, folder: str, remember: ProviderMemory | None
+) -> CopyResult:
     """The message is in the folder: by the provider's hand when found only after the wait
     (then remembered), else by the provider's or an earlier try's."""
     host = session.imap.host
