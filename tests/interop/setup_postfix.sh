@@ -9,6 +9,12 @@
 #   127.0.0.1:5587  "the portal's submission port": STARTTLS required, then SASL AUTH (PLAIN,
 #                   LOGIN) to relay.
 #   127.0.0.1:4465  implicit TLS (wrapper mode) with SASL AUTH.
+#   127.0.0.1:1143  Dovecot IMAP with STARTTLS, for the Sent copy.
+#   127.0.0.1:1993  Dovecot IMAP with implicit TLS.
+#                   IMAP users, Maildirs under $ROOT/imap/<user> (emptied on every run), all
+#                   with the SASL user's password: jane, whose "Sent" has the \Sent
+#                   special-use attribute; items, whose Sent is "Sent Items" without it; nosent,
+#                   with "Archiv" and "Entwürfe" (modified UTF-7 on the server) and no Sent.
 #
 # Run as root; idempotent: installs what is missing (Debian packages), rewrites the whole
 # configuration, (re)starts both daemons and waits until the ports answer. The tests read
@@ -23,11 +29,16 @@ SMTPS_PORT=4465
 TRUSTED_NETWORK=127.0.0.1/32
 UNTRUSTED_SOURCE=127.0.0.2
 SASL_USER=jane
+IMAP_STARTTLS_PORT=1143
+IMAPS_PORT=1993
+IMAP_SENT_USER=$SASL_USER              # "Sent", with the \Sent attribute
+IMAP_ITEMS_USER=items                  # "Sent Items", no attribute
+IMAP_NOSENT_USER=nosent                # no Sent folder at all
 SINK_USER=mailtui-sink                 # owns the Maildir; virtual(8) delivers as this user
 QUEUE_DIR=/var/spool/postfix
 AUTH_SOCKET=private/mailtui-auth       # Dovecot's SASL socket, relative to the queue directory
 DOVECOT_BASE=/run/mailtui-dovecot
-PACKAGES=(postfix dovecot-core openssl)
+PACKAGES=(postfix dovecot-core dovecot-imapd openssl)
 WAIT_SECONDS=30
 
 say() { echo "--- setup_postfix: $*"; }
@@ -106,6 +117,21 @@ rm -rf "$ROOT/Maildir"
 install -d -m 0750 -o "$SINK_USER" -g "$SINK_USER" \
     "$ROOT/Maildir" "$ROOT/Maildir/new" "$ROOT/Maildir/cur" "$ROOT/Maildir/tmp"
 rm -f "$ROOT/postfix.log" "$ROOT/dovecot.log"
+# IMAP mailboxes (Maildir++: a folder is a ".Name" directory, its name in modified UTF-7).
+rm -rf "$ROOT/imap"
+install -d -m 0755 -o root -g root "$ROOT/imap"
+imap_folders() { # user folder…: an empty Maildir with these folders, owned by the sink user
+    local user=$1 home=$ROOT/imap/$1
+    shift
+    for folder in "" "$@"; do
+        install -d -m 0700 -o "$SINK_USER" -g "$SINK_USER" "$home" "$home/Maildir" \
+            "$home/Maildir/$folder" "$home/Maildir/$folder/cur" "$home/Maildir/$folder/new" \
+            "$home/Maildir/$folder/tmp"
+    done
+}
+imap_folders "$IMAP_SENT_USER" .Sent .Drafts
+imap_folders "$IMAP_ITEMS_USER" ".Sent Items" .Drafts
+imap_folders "$IMAP_NOSENT_USER" .Archiv ".Entw&APw-rfe"
 
 # --- 4. TLS: a CA of our own and a certificate for localhost / 127.0.0.1 ---------------------
 TLS=$ROOT/tls
@@ -165,30 +191,53 @@ chmod 0600 "$PASSWORD_FILE"
 hash=$(head -n 1 "$PASSWORD_FILE" | tr -d '\n' | openssl passwd -6 -stdin)
 (
     umask 027
-    echo "$SASL_USER:{SHA512-CRYPT}$hash::::::" >"$ROOT/users"
+    for user in "$SASL_USER" "$IMAP_ITEMS_USER" "$IMAP_NOSENT_USER"; do
+        echo "$user:{SHA512-CRYPT}$hash::::::"
+    done >"$ROOT/users"
 )
 chgrp dovecot "$ROOT/users"
 chmod 0640 "$ROOT/users"
 
-# --- 6. Dovecot: SASL only (no IMAP/POP3, no listeners but Postfix's socket) -----------------
+# --- 6. Dovecot: SASL for Postfix, and IMAP on loopback for the Sent copy ---------------------
 cat >"$ROOT/dovecot.conf" <<EOF
-# Written by tests/interop/setup_postfix.sh: SASL for the test Postfix, nothing else.
+# Written by tests/interop/setup_postfix.sh: SASL for the test Postfix, IMAP on loopback.
 base_dir = $DOVECOT_BASE
 instance_name = mailtui-dovecot
-protocols =
-listen = 127.0.0.1
-ssl = no
+protocols = imap
+listen = $HOST
 log_path = $ROOT/dovecot.log
 auth_mechanisms = plain login
 # Postfix offers AUTH only inside TLS (smtpd_tls_auth_only, wrapper mode).
 disable_plaintext_auth = no
+ssl = yes
+ssl_cert = <$TLS/server.pem
+ssl_key = <$TLS/server.key
 passdb {
   driver = passwd-file
   args = scheme=SHA512-CRYPT $ROOT/users
 }
 userdb {
   driver = static
-  args = uid=$SINK_UID gid=$SINK_GID home=$ROOT
+  args = uid=$SINK_UID gid=$SINK_GID home=$ROOT/imap/%u
+}
+first_valid_uid = $SINK_UID
+mail_location = maildir:~/Maildir
+namespace inbox {
+  inbox = yes
+  mailbox Sent {
+    special_use = \\Sent
+  }
+}
+service imap-login {
+  inet_listener imap {
+    address = $HOST
+    port = $IMAP_STARTTLS_PORT
+  }
+  inet_listener imaps {
+    address = $HOST
+    port = $IMAPS_PORT
+    ssl = yes
+  }
 }
 service auth {
   unix_listener $QUEUE_DIR/$AUTH_SOCKET {
@@ -298,13 +347,16 @@ postfix start </dev/null >/dev/null 2>&1 || die "postfix start failed; see $ROOT
 greets() { # port: the first bytes of the greeting are "220"
     timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1 && head -c 3 <&3" 2>/dev/null | grep -q '^220$'
 }
+imap_greets() { # port: the first bytes of the greeting are "* OK"
+    timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1 && head -c 4 <&3" 2>/dev/null | grep -q '^\* OK$'
+}
 opens() { # port: a TCP connection is accepted (implicit TLS: the greeting comes after TLS)
     timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null
 }
 ready=no
 for _ in $(seq $((WAIT_SECONDS * 4))); do
     if [ -S "$QUEUE_DIR/$AUTH_SOCKET" ] && greets $ISP_PORT && greets $SUBMISSION_PORT &&
-        opens $SMTPS_PORT; then
+        opens $SMTPS_PORT && imap_greets $IMAP_STARTTLS_PORT && opens $IMAPS_PORT; then
         ready=yes
         break
     fi
@@ -312,7 +364,8 @@ for _ in $(seq $((WAIT_SECONDS * 4))); do
 done
 if [ $ready != yes ]; then
     echo "setup_postfix: ERROR: Postfix/Dovecot did not answer on $HOST:$ISP_PORT," \
-        "$SUBMISSION_PORT, $SMTPS_PORT (or no SASL socket) within ${WAIT_SECONDS}s" >&2
+        "$SUBMISSION_PORT, $SMTPS_PORT, $IMAP_STARTTLS_PORT, $IMAPS_PORT (or no SASL socket)" \
+        "within ${WAIT_SECONDS}s" >&2
     tail -n 20 "$ROOT/postfix.log" "$ROOT/dovecot.log" >&2 2>/dev/null || true
     exit 1
 fi
@@ -321,6 +374,10 @@ if ! doveadm -c "$ROOT/dovecot.conf" auth test -x service=smtp "$SASL_USER" "$pa
     >/dev/null 2>&1; then
     die "Dovecot does not accept $SASL_USER with the password in $PASSWORD_FILE"
 fi
+for user in "$IMAP_SENT_USER" "$IMAP_ITEMS_USER" "$IMAP_NOSENT_USER"; do
+    doveadm -c "$ROOT/dovecot.conf" mailbox list -u "$user" >/dev/null 2>&1 ||
+        die "Dovecot cannot open the mailboxes of $user; see $ROOT/dovecot.log"
+done
 
 # --- 9. what the tests read -------------------------------------------------------------------
 cat >"$ROOT/env.json" <<EOF
@@ -336,9 +393,15 @@ cat >"$ROOT/env.json" <<EOF
   "user": "$SASL_USER",
   "password_file": "$PASSWORD_FILE",
   "maildir": "$ROOT/Maildir",
+  "imap_starttls_port": $IMAP_STARTTLS_PORT,
+  "imaps_port": $IMAPS_PORT,
+  "imap_sent_user": "$IMAP_SENT_USER",
+  "imap_items_user": "$IMAP_ITEMS_USER",
+  "imap_nosent_user": "$IMAP_NOSENT_USER",
   "postfix_log": "$ROOT/postfix.log"
 }
 EOF
 chmod 0644 "$ROOT/env.json"
 say "ready: Postfix $(postconf -h mail_version) on $HOST:$ISP_PORT (ISP)," \
-    "$SUBMISSION_PORT (STARTTLS+AUTH), $SMTPS_PORT (TLS+AUTH); env in $ROOT/env.json"
+    "$SUBMISSION_PORT (STARTTLS+AUTH), $SMTPS_PORT (TLS+AUTH); Dovecot IMAP on" \
+    "$IMAP_STARTTLS_PORT (STARTTLS), $IMAPS_PORT (TLS); env in $ROOT/env.json"

@@ -72,6 +72,16 @@ def dmarc_file() -> Path:
     return data_dir() / "dmarc.json"
 
 
+def sent_copies_dir() -> Path:
+    """Copies for the IMAP Sent folder that failed after their send, waiting for a retry."""
+    return data_dir() / "sent-copies"
+
+
+def provider_memory_file() -> Path:
+    """Which profiles' providers file sent mail in Sent themselves (no copy needed)."""
+    return data_dir() / "sent-copy.json"
+
+
 class LinkedFolderError(OSError):
     """A folder mailtui keeps private files in is a symbolic link; it is not followed."""
 

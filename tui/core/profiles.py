@@ -26,6 +26,44 @@ PROVIDER_VALUES: tuple[Provider, ...] = ("isp", "portal")
 DEFAULT_PORTS: dict[Security, int] = {"none": 25, "starttls": 587, "tls": 465}
 PROFILE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+ImapSecurity = Literal["tls", "starttls"]
+CopyMode = Literal["auto", "always", "never"]
+
+IMAP_SECURITY_VALUES: tuple[ImapSecurity, ...] = ("tls", "starttls")
+COPY_VALUES: tuple[CopyMode, ...] = ("auto", "always", "never")
+IMAP_DEFAULT_PORTS: dict[ImapSecurity, int] = {"tls": 993, "starttls": 143}
+
+
+class ImapSettings(NamedTuple):
+    """The profile's optional `[imap]` table: where a copy of each sent message is filed.
+
+    `username` None means the profile's SMTP username; the password comes from
+    `password_command`, else from the profile's own secret sources.
+    """
+
+    host: str
+    security: ImapSecurity = "tls"
+    port: int | None = None
+    username: str | None = None
+    password_command: str | None = None
+    folder: str | None = None  # None: found on the server (the \Sent folder, common names)
+    copy: CopyMode = "auto"
+    ca_file: str | None = None
+    tls_fingerprint: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else IMAP_DEFAULT_PORTS[self.security]
+
+    @property
+    def server(self) -> str:
+        return host_and_port(self.host, self.effective_port)
+
+
+def host_and_port(host: str, port: int) -> str:
+    """host:port as people write it, an IPv6 address in brackets: [::1]:587."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 class Profile(NamedTuple):
     """One sending account, exactly as its TOML file describes it."""
@@ -49,6 +87,7 @@ class Profile(NamedTuple):
     timeout: float = 30.0
     addresses: tuple[str, ...] = ()  # senders it sends for besides `from_`; * and ? as wildcards
     default: bool = False  # for a message whose sender no profile matches
+    imap: ImapSettings | None = None  # a copy of each sent message in the IMAP Sent folder
     path: Path | None = None
 
     def __repr__(self) -> str:  # never the password, whatever prints a profile
@@ -65,13 +104,19 @@ class Profile(NamedTuple):
     @property
     def server(self) -> str:
         """host:port as people write it, an IPv6 address in brackets: [::1]:587."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.effective_port}"
+        return host_and_port(self.host, self.effective_port)
 
     @property
     def logs_in(self) -> bool:
         """True when the server is told who we are by a login, not by our IP address."""
         return self.auth != "none"
+
+    @property
+    def imap_username(self) -> str | None:
+        """Who logs in to IMAP: the `[imap]` username, else the SMTP one."""
+        if self.imap is None:
+            return None
+        return self.imap.username or self.username
 
     @property
     def provider_label(self) -> str:
@@ -138,6 +183,19 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "helo": ("helo", (str,), "a host name"),
     "timeout": ("timeout", (int, float), "a number of seconds"),
     "default": ("default", (bool,), "true or false"),
+    "imap": ("imap", (dict,), 'a table: [imap] with host = "imap.example" under it'),
+}
+# key in the [imap] table -> (accepted types, description of the type)
+_IMAP_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "host": ((str,), "a host name"),
+    "port": ((int,), "a whole number from 1 to 65535"),
+    "security": ((str,), 'one of "tls", "starttls"'),
+    "username": ((str,), "a string"),
+    "password_command": ((str,), "a command line"),
+    "folder": ((str,), 'a folder name such as "Sent"'),
+    "copy": ((str,), 'one of "auto", "always", "never"'),
+    "ca_file": ((str,), "a path to a PEM file"),
+    "tls_fingerprint": ((str,), 'a string such as "sha256:AB:CD:…"'),
 }
 REQUIRED_KEYS = ("name", "from", "host", "security")
 # Compiled on first use (re caches it): a profile naming its server by address never needs it.
@@ -337,8 +395,96 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
             if problem is not None:
                 fail("addresses", problem)
         values["addresses"] = tuple(values["addresses"])
+    if "imap" in values:
+        imap = _parse_imap(values.pop("imap"), values, data, fail)
+        if imap is not None:
+            values["imap"] = imap
     raise_all()
     return Profile(id=profile_id, path=path, **values)
+
+
+def _parse_imap(
+    table: dict[str, Any],
+    values: dict[str, Any],
+    data: dict[str, Any],
+    fail: Callable[[str, str], None],
+) -> ImapSettings | None:
+    """The `[imap]` table, checked as the profile's own keys are (each fault named as
+    `imap.KEY`); None when it has any fault."""
+    faults: list[str] = []
+
+    def fault(key: str, problem: str) -> None:
+        faults.append(key)
+        fail(f"imap.{key}", problem)
+
+    imap: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _IMAP_KEYS:
+            near = nearest(key, list(_IMAP_KEYS))
+            hint = (
+                f"did you mean 'imap.{near}'?"
+                if near
+                else f"valid keys are {', '.join(_IMAP_KEYS)}"
+            )
+            fault(key, f"unknown key in [imap]; {hint}")
+            continue
+        types, description = _IMAP_KEYS[key]
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            fault(key, f"must be {description}, not {kind_of(value)}")
+        elif isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            fault(key, "contains a control character (such as a line break); remove it")
+        else:
+            imap[key] = value
+    if "host" not in table:
+        fault("host", 'missing; add host = "imap.example" under [imap]')
+    elif "host" in imap and not _is_host(imap["host"]):
+        fault("host", "is not a valid host name or IP address")
+    security = imap.get("security", "tls")
+    if security not in IMAP_SECURITY_VALUES:
+        if security == "none":
+            fault(
+                "security",
+                'must be "tls" or "starttls": mailtui never sends a password over an '
+                "unencrypted connection",
+            )
+        else:
+            near = nearest(str(security).lower(), IMAP_SECURITY_VALUES)
+            hint = f'; did you mean "{near}"?' if near else ""
+            fault("security", f"must be one of {', '.join(IMAP_SECURITY_VALUES)}{hint}")
+    copy = imap.get("copy", "auto")
+    if copy not in COPY_VALUES:
+        near = nearest(str(copy).lower(), COPY_VALUES)
+        hint = f'; did you mean "{near}"?' if near else ""
+        fault("copy", f"must be one of {', '.join(COPY_VALUES)}{hint}")
+    port = imap.get("port")
+    if port is not None and not 1 <= port <= 65535:
+        fault("port", "must be a whole number from 1 to 65535")
+    if "folder" in imap and not imap["folder"].strip():
+        fault("folder", 'is empty; name the folder (such as "Sent") or leave the key out')
+    if "username" in imap and not imap["username"].strip():
+        fault("username", "is empty; give the IMAP login name or leave the key out")
+    elif "username" not in table and not data.get("username") and copy != "never":
+        fault("username", "is required: the profile has no SMTP username to log in with")
+    if "tls_fingerprint" in imap:
+        try:
+            imap["tls_fingerprint"] = normalise_fingerprint(imap["tls_fingerprint"])
+        except ValueError:
+            fault("tls_fingerprint", 'must be a SHA-256 fingerprint such as "sha256:AB:CD:…"')
+    if "ca_file" in imap:
+        _check_ca_file(imap, lambda key, problem: fault(key, problem))
+    if faults:
+        return None
+    return ImapSettings(**imap)
+
+
+def imap_to_toml(imap: ImapSettings) -> dict[str, Any]:
+    """The `[imap]` table for `imap`, in the README's key order, without unset options."""
+    out: dict[str, Any] = {"host": imap.host}
+    for key in _IMAP_KEYS:
+        value = getattr(imap, key)
+        if key != "host" and value is not None:
+            out[key] = value
+    return out
 
 
 def address_pattern_problem(item: object) -> str | None:
@@ -405,9 +551,14 @@ _PROBE = {"name": "probe", "from": "probe@example.org", "host": "probe.example",
 def check_field(key: str, value: Any, choices: dict[str, Any] | None = None) -> str | None:
     """The problem with one key's value on its own (for validation as typed), or None.
 
-    `choices` carries the keys the value depends on (security, auth).
+    `choices` carries the keys the value depends on (security, auth). A key of the `[imap]`
+    table is named `imap.KEY`; its choices are in `choices["imap"]` (security, copy).
     """
-    data = {**_PROBE, **(choices or {}), key: value}
+    if key.startswith("imap."):
+        table = {"host": "probe.example", "username": "probe", **(choices or {}).get("imap", {})}
+        data = {**_PROBE, "imap": {**table, key.removeprefix("imap."): value}}
+    else:
+        data = {**_PROBE, **(choices or {}), key: value}
     if data.get("auth", "none") != "none":
         data.setdefault("username", "probe")
     try:
@@ -527,6 +678,8 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
             continue
         if key in ("networks", "addresses"):
             value = list(value)
+        if key == "imap":
+            value = imap_to_toml(value)
         if key == "timeout" and float(value).is_integer():
             value = int(value)
         out[key] = value
