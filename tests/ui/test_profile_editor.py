@@ -137,12 +137,13 @@ async def test_an_ehlo_name_with_spaces_gets_the_core_message(
 async def test_saving_keeps_the_keys_the_form_does_not_show(
     home: Path, plain_server: RunningServer
 ) -> None:
-    """addresses and default are not in the form: an edit keeps both, and a duplicate keeps
+    """addresses, default and [imap] are not in the form: an edit keeps them, a duplicate keeps
     the addresses but not default = true (two defaults would stop `mailtui sendmail`)."""
     from tui.core.profiles import load_profile
 
     addresses = ["jane@isp.example", "*@example.org"]
-    isp_profile(home, plain_server, addresses=addresses, default=True)
+    imap = {"host": "127.0.0.1", "port": 1993, "username": "jane", "copy": "always"}
+    isp_profile(home, plain_server, addresses=addresses, default=True, imap=imap)
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f2")
@@ -154,6 +155,7 @@ async def test_saving_keeps_the_keys_the_form_does_not_show(
         edited = load_profile(home / "profiles" / "isp.toml")
         assert edited.name == "Home ISP at home"
         assert edited.addresses == tuple(addresses) and edited.default
+        assert edited.imap is not None and (edited.imap.port, edited.imap.copy) == (1993, "always")
         app.action_duplicate_profile()
         await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
         await pilot.press("ctrl+s")

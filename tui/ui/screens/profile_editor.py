@@ -50,7 +50,7 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command", "secret")
-UNSHOWN = ("password", "addresses", "default")  # kept from the file, not in the form
+UNSHOWN = ("password", "addresses", "default", "imap")  # kept from the file, not in the form
 SELECTS: dict[str, list[tuple[str, str]]] = {
     "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
     "security": [
@@ -189,6 +189,10 @@ class ProfileEditor(Screen[Profile | None]):
                 data["addresses"] = list(self.original.addresses)
             if self.original.default and not self.new_id:  # a copy would be a second default
                 data["default"] = True
+            if self.original.imap is not None:
+                from tui.core.profiles import imap_to_toml
+
+                data["imap"] = imap_to_toml(self.original.imap)
         return data
 
     def _clear_errors(self) -> None:
