@@ -344,3 +344,47 @@ def test_mailx_without_from_goes_with_the_default_profile(
     assert abs(time.time() - message["Date"].datetime.timestamp()) < 600  # written just now
     assert re.fullmatch(r"<[^<>@\s]+@host\.example>", message["Message-ID"])
     assert body == b"backup done: 3 files, 0 errors\r\n"
+
+
+# Debian's cron (Vixie cron) mails a job's output as below, piped to
+# `/usr/sbin/sendmail -i -FCronDaemon -B8BITMIME -oem $MAILTO`: its From is the bare local
+# name "root". Run here as cron runs it, since cron itself cannot be driven from a test.
+CRON_MAIL = (
+    b"From: root (Cron Daemon)\n"
+    b"To: jane@example.org\n"
+    b"Subject: Cron <root@host> /usr/local/bin/backup\n"
+    b"MIME-Version: 1.0\n"
+    b"Content-Type: text/plain; charset=UTF-8\n"
+    b"Content-Transfer-Encoding: 8bit\n"
+    b"X-Cron-Env: <MAILTO=jane@example.org>\n"
+    b"X-Cron-Env: <SHELL=/bin/sh>\n"
+    b"X-Cron-Env: <HOME=/root>\n"
+    b"X-Cron-Env: <LOGNAME=root>\n"
+    b"\n"
+    b"backup: 3 files, 0 errors\n"
+)
+
+
+def test_cron_mail_goes_with_the_default_profile_as_the_profiles_address(
+    tmp_path: Path, home: Path, user_home: Path, servers: ServerThread, leak_guard: LeakGuard
+) -> None:
+    isp, cron = servers.start(ServerSpec("isp")), servers.start(ServerSpec("cron"))
+    isp_profile(home, isp, "isp")
+    isp_profile(home, cron, "cron", name="Cron", **{"from": "cron@host.example"}, default=True)
+    argv = [str(SENDMAIL), "-i", "-FCronDaemon", "-B8BITMIME", "-oem", "jane@example.org"]
+    run(leak_guard, argv, tmp_path, stdin=CRON_MAIL)
+    assert isp.messages == []
+    [got] = cron.messages
+    assert got.mail_from == "cron@host.example" and got.rcpt_tos == ("jane@example.org",)
+    head, body = head_and_body(got.content)
+    written = CRON_MAIL.replace(b"\n", b"\r\n").split(b"\r\n\r\n")[0] + b"\r\n"
+    # cron's header as written but for its From, which now names the profile's address...
+    assert head.startswith(written.replace(b"From: root (Cron Daemon)\r\n", b""))
+    # ...after which come that From (cron's name kept), a Date and a Message-ID.
+    added = head[len(written) - len(b"From: root (Cron Daemon)\r\n") :].decode()
+    assert re.fullmatch(
+        r"From: Cron Daemon <cron@host\.example>\r\nDate: [^\r\n]+\r\n"
+        r"Message-ID: <[^<>@\s]+@host\.example>\r\n",
+        added,
+    ), added
+    assert body == b"backup: 3 files, 0 errors\r\n"

@@ -5,7 +5,8 @@ Nothing here connects anywhere: `parse_options` reads the command line (raising
 `UsageError`, exit 64), `read_message` the input (bounded), and `submission` checks the
 message and returns the envelope and the bytes to send (raising `MessageInputError`, exit 65).
 The bytes are the caller's except that `Bcc` (and `Resent-Bcc`) is removed, a missing
-`From`, `Date` and `Message-ID` are added, and line endings become CRLF.
+`From`, `Date` and `Message-ID` are added (a `From` of a local user's name only, as cron
+writes it, is given the profile's address), and line endings become CRLF.
 """
 
 import re
@@ -259,17 +260,37 @@ def split_header(data: bytes) -> tuple[list[Field], bytes]:
     return fields, b""
 
 
-def _addresses(fields: list[Field], names: Sequence[str]) -> list[str]:
+def _addresses(fields: list[Field], names: Sequence[str], role: str = "rcpt") -> list[str]:
     values = [f.value for f in fields if f.key in names]
     found: list[str] = []
     for _name, address in getaddresses(values):
         if not address:
             continue  # a group's name ("undisclosed-recipients:;")
         try:
-            found.append(parse_mailbox(address, "rcpt").addr_spec)
+            found.append(parse_mailbox(address, role).addr_spec)
         except MessageInputError as exc:
-            raise MessageInputError("rcpt", f"in the message's header: {exc.reason}") from None
+            raise MessageInputError(role, f"in the message's header: {exc.reason}") from None
     return found
+
+
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def _local_sender(fields: list[Field]) -> str | None:
+    """For a From of a local user's name only, as cron writes it ("From: root (Cron Daemon)")
+    and as sendmail qualifies with the machine's domain: the name to keep ("Cron Daemon",
+    maybe empty). None for any other From, or none."""
+    pairs = getaddresses([f.value for f in fields if f.key == "from"])
+    if not pairs or not all(_LOCAL_NAME.fullmatch(address) for _name, address in pairs):
+        return None
+    return pairs[0][0].strip().strip("()").strip()
+
+
+def _header_from(fields: list[Field]) -> list[str]:
+    """The From field's addresses; none for a local user's name (see _local_sender)."""
+    if _local_sender(fields) is not None:
+        return []
+    return _addresses(fields, ("from",), "from")
 
 
 def submission(
@@ -318,20 +339,24 @@ def submission(
             else "no recipient was given: put the addresses after the options, or use -t "
             "to read them from the message's To, Cc and Bcc",
         )
-    header_from = _addresses(fields, ("from",))
+    local_name = _local_sender(fields)
+    header_from = _header_from(fields)
     sender = envelope_sender(options, header_from)
     if profile_from is None:
         return Submission(sender or "", tuple(recipients), b"", False, False, "", "", ())
     profile_box = parse_mailbox(profile_from, "from")
     sender = sender if sender is not None else profile_box.addr_spec
-    # Bcc never leaves in a header: the envelope carries it.
-    drop = {"bcc", "resent-bcc"}
+    # Bcc never leaves in a header: the envelope carries it. A local user's name as From
+    # is made the profile's address, its name kept, as sendmail qualifies it.
+    drop = {"bcc", "resent-bcc"} | ({"from"} if local_name is not None else set())
     kept = [f for f in fields if f.key not in drop]
     keys = {f.key for f in kept}
     added: list[bytes] = []
     added_names: list[str] = []
     if "from" not in keys:
-        name = options.full_name if options.full_name is not None else profile_box.display_name
+        name = local_name or (
+            options.full_name if options.full_name is not None else profile_box.display_name
+        )
         value = formataddr((name, profile_box.addr_spec)) if name else profile_box.addr_spec
         added.append(f"From: {value}\r\n".encode())
         added_names.append("From")
@@ -380,7 +405,7 @@ def routing_address(raw: bytes, options: Options) -> str | None:
     """The address that picks the profile: -f, else the message's From (None: neither)."""
     fields, _body = split_header(_BARE_LF.sub(b"\r\n", raw[: 1 << 20]))
     try:
-        return envelope_sender(options, _addresses(fields, ("from",))) or None
+        return envelope_sender(options, _header_from(fields)) or None
     except MessageInputError:
         return None  # said properly when the message is checked
 
