@@ -152,6 +152,12 @@ def test_a_local_user_as_from_is_given_the_profiles_address_keeping_its_name(
     assert head.count("From:") == 1 and "root" not in head.replace("root@host", "")
 
 
+def test_groups_and_empty_fields_name_no_recipient() -> None:
+    raw = b"To: undisclosed-recipients:;\nCc:\nBcc: friends: a@x.example, b@y.example;\n\nhi\n"
+    ready = submission(raw, parse_options(["-t", "c@z.example"]), PROFILE_FROM)
+    assert ready.recipients == ("c@z.example", "a@x.example", "b@y.example")
+
+
 def test_resent_headers_pick_the_recipients_with_t() -> None:
     raw = (
         b"Resent-From: jane@isp.example\nResent-To: dave@example.org\n"
@@ -203,6 +209,9 @@ def test_an_idn_envelope_goes_as_punycode_when_nothing_needs_smtputf8() -> None:
         (b"To: not an address\n\nhi\n", ["-t"], "in the message's header"),
         (b"Subject: x\n\nhi\n", ["bob@@example.org"], "recipient address"),
         (b"From: a..b@example.org\n\nhi\n", ["bob@example.org"], "the From address"),
+        # an entry Python's parser gives up on is named, never dropped from the others
+        (b"To: Bob <bob@>, c@d.example\n\nhi\n", ["-t"], "To 'Bob <bob@>, c@d.example' has an"),
+        (b"From: Jane <jane@>\n\nhi\n", ["bob@example.org"], "From 'Jane <jane@>' has an"),
     ],
 )
 def test_bad_input_is_named(raw: bytes, argv: list[str], said: str) -> None:

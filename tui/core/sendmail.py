@@ -261,16 +261,31 @@ def split_header(data: bytes) -> tuple[list[Field], bytes]:
 
 
 def _addresses(fields: list[Field], names: Sequence[str], role: str = "rcpt") -> list[str]:
-    values = [f.value for f in fields if f.key in names]
     found: list[str] = []
-    for _name, address in getaddresses(values):
-        if not address:
-            continue  # a group's name ("undisclosed-recipients:;")
-        try:
-            found.append(parse_mailbox(address, role).addr_spec)
-        except MessageInputError as exc:
-            raise MessageInputError(role, f"in the message's header: {exc.reason}") from None
+    for field in fields:
+        if field.key not in names:
+            continue
+        for _name, address in getaddresses([field.value]):
+            if not address and _is_group(field.value):
+                continue  # a group's name ("undisclosed-recipients:;")
+            if not address:
+                # getaddresses gives up on an entry it cannot read ("Bob <bob@>"): never
+                # send to the others as if it were not there.
+                raise MessageInputError(
+                    role,
+                    f"in the message's header: {field.name} '{field.value}' has an address "
+                    "that cannot be read",
+                )
+            try:
+                found.append(parse_mailbox(address, role).addr_spec)
+            except MessageInputError as exc:
+                raise MessageInputError(role, f"in the message's header: {exc.reason}") from None
     return found
+
+
+def _is_group(value: str) -> bool:
+    """An empty field, or one in group syntax (RFC 5322 "name: [addresses];")."""
+    return not value.strip() or (":" in value and value.rstrip().endswith(";"))
 
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
