@@ -60,6 +60,8 @@ def user_home(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     for name in ("MAILRC", "EMAIL", "MUTT", "NEOMUTT", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(name, raising=False)
+    # git send-email wants the committer's identity, whatever --from says (not the host's).
+    (folder / ".gitconfig").write_text("[user]\n\tname = Jane Doe\n\temail = jane@isp.example\n")
     return folder
 
 
