@@ -3,7 +3,8 @@
     uv run python bench/run.py [--quick]
 
 Every case runs whole processes against a local SMTP sink (Postfix's smtp-sink when it is
-installed, else bench/sink.py) and quotes medians of wall time, CPU time and peak memory,
+installed, else bench/sink.py), case 7 whole `git send-email` runs (bench/git_series.py),
+and quotes medians of wall time, CPU time and peak memory,
 mailtui's figure beside each peer's with the ratio. The tools of a case take turns, round
 after round, so a slow spell on the machine falls on all of them alike. The app's cases (first screen, event
 loop while sending 25 MB, transcript pane after 100,000 lines) are timed in-process by
@@ -26,9 +27,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import git_series
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 MAILTUI = str(Path(PYTHON).parent / "mailtui")
+MAILTUI_SENDMAIL = str(Path(PYTHON).parent / "mailtui-sendmail")
+SERIES = 30  # patches in case 7
 PEERS = ROOT / "bench" / "peers"
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -192,6 +197,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
     small_n, big_n = (5, 3) if args.quick else (21, 5)
+    series_n = 3 if args.quick else 7
 
     subprocess.run(
         [PYTHON, "-m", "compileall", "-q", str(ROOT / "tui"), str(Path(PYTHON).parents[1] / "lib")],
@@ -310,6 +316,17 @@ def main() -> int:
             loop = f"for i in $(seq 200); do {MAILTUI} send --profile bench --to bob@example.org --subject Bench --body-file {body}; done"
             rows.append(Row(case, "200 mailtui send runs", [measure(["sh", "-c", loop], env)]))
 
+        # 7. git send-email of a patch series: its sendmail command runs once per patch
+        case = f"7. git send-email, {SERIES} patches"
+        missing = git_series.available()
+        if missing is None:
+            tools = git_series.tools(work / "git", port, env, MAILTUI_SENDMAIL, SERIES)
+            rows.extend(
+                Row(case, tool, runs) for tool, runs in interleaved(series_n, tools).items()
+            )
+        else:
+            notes.append(f"{missing}: case 7 left out")
+
         # 4 and 6: in-process timers in the app
         app_out = subprocess.run(
             [PYTHON, str(ROOT / "bench" / "app_cases.py"), str(port), str(big)],
@@ -373,6 +390,12 @@ def report(rows: list[Row], wire_mb: float, app_out: str, sink_name: str, notes:
         name, _, rest = line.partition("=")
         value, _, ok = rest.partition(";")
         targets.append((name.strip(), value.strip(), ok.strip() == "ok"))
+    series = f"7. git send-email, {SERIES} patches"
+    if any(r.case == series for r in rows):
+        r7 = ratio(rows, series, "mailtui-sendmail", "msmtp")
+        targets.append(
+            (f"7. {SERIES} patches: mailtui-sendmail / msmtp wall ≤ 1.5", f"{r7:.2f}", r7 <= 1.5)
+        )
     print("| target | measured | met |")
     print("| --- | ---: | :---: |")
     for name, value, met in targets:

@@ -285,3 +285,14 @@ def test_outside_its_networks_it_warns_and_auto_switch_takes_the_profile_that_wo
     assert len(plain_server.messages) == 1
     [got] = portal_server.messages
     assert got.mail_from == "jane@isp.example" and got.authenticated_as == "jane"
+
+
+def test_quiet_when_it_went_as_sendmail_is_and_the_transcript_with_v(
+    home: Path, plain_server: RunningServer, leak_guard: LeakGuard
+) -> None:
+    isp_profile(home, plain_server)
+    quiet = sendmail(leak_guard, "-t")
+    assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
+    verbose = sendmail(leak_guard, "-v", "-t")
+    assert verbose.code == 0
+    assert "-> MAIL FROM:<jane@isp.example>" in verbose.err and "Sent to " in verbose.err

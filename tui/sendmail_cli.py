@@ -260,6 +260,9 @@ def _deliver(
             result = result._replace(summary=said + NOTHING_KEPT)
     elif result.outcome is Outcome.TEMPORARY:  # the outbox gave it back (keep=False)
         result = result._replace(summary=result.summary.rstrip() + NOTHING_KEPT)
+    if result.exit_code == 0 and not options.verbose:  # as sendmail: quiet when it went
+        _warn(result.warnings)
+        return 0
     return _report(result)
 
 

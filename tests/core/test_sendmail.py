@@ -128,6 +128,36 @@ def test_a_message_without_from_date_or_id_gets_them_from_the_profile() -> None:
     assert bare.data.endswith(b"\r\n\r\njust a line\r\n")
 
 
+# What cron writes: Debian's (Vixie) cron, cronie without MAILFROM, and a bare name.
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [("root (Cron Daemon)", "Cron Daemon"), ('"(Cron Daemon)" <root>', "Cron Daemon"),
+     ("root", "CronDaemon")],
+)  # fmt: skip
+def test_a_local_user_as_from_is_given_the_profiles_address_keeping_its_name(
+    written: str, name: str
+) -> None:
+    """sendmail qualifies a local user's name with the machine's domain; mailtui, which
+    sends as a profile, gives it the profile's address (and routes it as mail without a
+    sender, to the default profile) rather than refusing cron's mail."""
+    raw = f"From: {written}\nTo: jane@example.org\nSubject: Cron <root@host> backup\n\nok\n"
+    options = parse_options(["-i", "-FCronDaemon", "-B8BITMIME", "-oem", "jane@example.org"])
+    assert routing_address(raw.encode(), options) is None
+    ready = submission(raw.encode(), options, PROFILE_FROM)
+    assert ready.sender == "jane@isp.example" and ready.recipients == ("jane@example.org",)
+    assert ready.added == ("From", "Date", "Message-ID")
+    head = ready.data.split(b"\r\n\r\n")[0].decode()
+    assert head.startswith("To: jane@example.org\r\nSubject: Cron <root@host> backup\r\n")
+    assert f"\r\nFrom: {name} <jane@isp.example>\r\n" in head
+    assert head.count("From:") == 1 and "root" not in head.replace("root@host", "")
+
+
+def test_groups_and_empty_fields_name_no_recipient() -> None:
+    raw = b"To: undisclosed-recipients:;\nCc:\nBcc: friends: a@x.example, b@y.example;\n\nhi\n"
+    ready = submission(raw, parse_options(["-t", "c@z.example"]), PROFILE_FROM)
+    assert ready.recipients == ("c@z.example", "a@x.example", "b@y.example")
+
+
 def test_resent_headers_pick_the_recipients_with_t() -> None:
     raw = (
         b"Resent-From: jane@isp.example\nResent-To: dave@example.org\n"
@@ -178,6 +208,10 @@ def test_an_idn_envelope_goes_as_punycode_when_nothing_needs_smtputf8() -> None:
         (b"Subject: x\n\n" + b"x" * 999 + b"\n", ["bob@example.org"], "line 3 of the message"),
         (b"To: not an address\n\nhi\n", ["-t"], "in the message's header"),
         (b"Subject: x\n\nhi\n", ["bob@@example.org"], "recipient address"),
+        (b"From: a..b@example.org\n\nhi\n", ["bob@example.org"], "the From address"),
+        # an entry Python's parser gives up on is named, never dropped from the others
+        (b"To: Bob <bob@>, c@d.example\n\nhi\n", ["-t"], "To 'Bob <bob@>, c@d.example' has an"),
+        (b"From: Jane <jane@>\n\nhi\n", ["bob@example.org"], "From 'Jane <jane@>' has an"),
     ],
 )
 def test_bad_input_is_named(raw: bytes, argv: list[str], said: str) -> None:

@@ -5,8 +5,9 @@ Nothing here connects anywhere: `parse_options` reads the command line (raising
 `UsageError`, exit 64), `read_message` the input (bounded), and `submission` checks the
 message and returns the envelope and the bytes to send (raising `MessageInputError`, exit 65).
 The bytes are the caller's except that `Bcc` (and `Resent-Bcc`) is removed, a missing
-`From`, `Date` and `Message-ID` are added, a leading mbox `From ` line is dropped (as Postfix
-does), and line endings (LF, CR or CRLF) become CRLF.
+`From`, `Date` and `Message-ID` are added (a `From` of a local user's name only, as cron
+writes it, is given the profile's address), a leading mbox `From ` line is dropped (as
+Postfix does), and line endings (LF, CR or CRLF) become CRLF.
 """
 
 import re
@@ -301,16 +302,26 @@ def split_header(data: bytes) -> tuple[list[Field], bytes]:
     return fields, b""
 
 
-def _addresses(fields: list[Field], names: Sequence[str], kind: str = "rcpt") -> list[str]:
-    values = [f.value for f in fields if f.key in names]
+def _addresses(fields: list[Field], names: Sequence[str], role: str = "rcpt") -> list[str]:
     found: list[str] = []
-    for _name, address in getaddresses(values):
-        if not address:
-            continue  # a group's name ("undisclosed-recipients:;")
-        try:
-            found.append(parse_mailbox(address, kind).addr_spec)
-        except MessageInputError as exc:
-            raise MessageInputError(kind, f"in the message's header: {exc.reason}") from None
+    for field in fields:
+        if field.key not in names:
+            continue
+        for _name, address in getaddresses([field.value]):
+            if not address and _is_group(field.value):
+                continue  # a group's name ("undisclosed-recipients:;")
+            if not address:
+                # getaddresses gives up on an entry it cannot read ("Bob <bob@>"): never
+                # send to the others as if it were not there.
+                raise MessageInputError(
+                    role,
+                    f"in the message's header: {field.name} '{field.value}' has an address "
+                    "that cannot be read",
+                )
+            try:
+                found.append(parse_mailbox(address, role).addr_spec)
+            except MessageInputError as exc:
+                raise MessageInputError(role, f"in the message's header: {exc.reason}") from None
     return found
 
 
@@ -341,7 +352,7 @@ def _senders(fields: list[Field]) -> list[str]:
         found = _addresses(block, names, "from")
         if found:
             return found
-    return _addresses(fields, ("from",), "from")
+    return _header_from(fields)
 
 
 def _header_problem(fields: list[Field]) -> str | None:
@@ -380,6 +391,31 @@ def command_line_recipients(words: Sequence[str]) -> list[str]:
             parse_mailbox(word, "rcpt")  # raises, naming the line break
         found += [box.addr_spec for box in parse_address_list(word, "rcpt")]
     return found
+
+
+def _is_group(value: str) -> bool:
+    """An empty field, or one in group syntax (RFC 5322 "name: [addresses];")."""
+    return not value.strip() or (":" in value and value.rstrip().endswith(";"))
+
+
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def _local_sender(fields: list[Field]) -> str | None:
+    """For a From of a local user's name only, as cron writes it ("From: root (Cron Daemon)")
+    and as sendmail qualifies with the machine's domain: the name to keep ("Cron Daemon",
+    maybe empty). None for any other From, or none."""
+    pairs = getaddresses([f.value for f in fields if f.key == "from"])
+    if not pairs or not all(_LOCAL_NAME.fullmatch(address) for _name, address in pairs):
+        return None
+    return pairs[0][0].strip().strip("()").strip()
+
+
+def _header_from(fields: list[Field]) -> list[str]:
+    """The From field's addresses; none for a local user's name (see _local_sender)."""
+    if _local_sender(fields) is not None:
+        return []
+    return _addresses(fields, ("from",), "from")
 
 
 def submission(
@@ -433,20 +469,24 @@ def submission(
             else "no recipient was given: put the addresses after the options, or use -t "
             "to read them from the message's To, Cc and Bcc",
         )
+    local_name = _local_sender(fields)
     header_from = _senders(fields)
     sender = envelope_sender(options, header_from)
     if profile_from is None:
         return Submission(sender or "", tuple(recipients), b"", False, False, "", "", ())
     profile_box = parse_mailbox(profile_from, "from")
     sender = sender if sender is not None else profile_box.addr_spec
-    # Bcc never leaves in a header: the envelope carries it.
-    drop = {"bcc", "resent-bcc"}
+    # Bcc never leaves in a header: the envelope carries it. A local user's name as From
+    # is made the profile's address, its name kept, as sendmail qualifies it.
+    drop = {"bcc", "resent-bcc"} | ({"from"} if local_name is not None else set())
     kept = [f for f in fields if f.key not in drop]
     keys = {f.key for f in kept}
     added: list[bytes] = []
     added_names: list[str] = []
     if "from" not in keys:
-        name = options.full_name if options.full_name is not None else profile_box.display_name
+        name = local_name or (
+            options.full_name if options.full_name is not None else profile_box.display_name
+        )
         value = formataddr((name, profile_box.addr_spec)) if name else profile_box.addr_spec
         added.append(f"From: {value}\r\n".encode())
         added_names.append("From")
