@@ -274,7 +274,8 @@ def test_cr_only_and_mixed_line_endings_become_crlf(
         (b"From: jane@isp.example\nTo: bob@example.org\nSubject: caf\xe9\n\nx\n",
          "line 3 of the message's header (Subject) has bytes that are not UTF-8", "UTF-8) text"),
         # A bad From was called "the recipient address".
-        (b"From: jane@@isp.example\nTo: bob@example.org\n\nx\n", "From 'jane@@isp.example' has an address that cannot be read", "recipient"),
+        (b"From: jane@@isp.example\nTo: bob@example.org\n\nx\n",
+         "From 'jane@@isp.example' has an address that cannot be read", "recipient"),
     ],
 )  # fmt: skip
 def test_a_bad_header_is_refused_saying_what_is_wrong(
