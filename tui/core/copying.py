@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from email import policy
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.utils import getaddresses
 from typing import IO, Any
 
@@ -36,7 +36,8 @@ def hidden_recipients(data: bytes, recipients: Sequence[str]) -> list[str]:
     """The envelope recipients that To and Cc (or Resent-To/Cc) do not name: the Bcc."""
     end = data.find(b"\r\n\r\n")
     header = data if end == -1 else data[: end + 4]
-    fields = BytesHeaderParser(policy=policy.compat32).parsebytes(header)
+    # As text: an address beyond ASCII (SMTPUTF8) is UTF-8 in the header.
+    fields = HeaderParser(policy=policy.compat32).parsestr(header.decode("utf-8", "replace"))
     values = [str(v) for name in NAMED for v in fields.get_all(name, [])]
     named = {_plain(address) for _name, address in getaddresses(values) if address}
     return [r for r in dict.fromkeys(recipients) if _plain(r) not in named]
