@@ -305,6 +305,8 @@ def _report(result: AttemptResult) -> int:
         print(_shown(result.summary), file=sys.stderr)
     else:
         _say(_shown(result.summary))
+    if result.sent_copy and result.sent_copy not in result.warnings:
+        print(_shown(result.sent_copy), file=sys.stderr)  # the failure is a warning below
     _warn(result.warnings)
     return int(result.exit_code)
 
@@ -467,6 +469,7 @@ def _check(args: argparse.Namespace) -> int:
     if profile is None:
         return code
     locator, history = _warn_if_untrusted(profile, found)
+    password = _shared_password(profile)
 
     async def work() -> tuple[AttemptResult, str | None]:
         # The From's DMARC policy is looked up while the server is checked.
@@ -479,6 +482,7 @@ def _check(args: argparse.Namespace) -> int:
             profiles=found.profiles,
             listener=_print_event if args.transcript else None,
             prompt=_prompt,
+            password=password,
         )
         return result, await fit
 
@@ -495,7 +499,29 @@ def _check(args: argparse.Namespace) -> int:
 
         print(f"RCPT:     {rcpt.address}: {rcpt.code} {one_sentence(rcpt.text)}")
     print(f"Verdict:  {_shown(result.summary)}")
+    if profile.imap is None:
+        return int(result.exit_code)
+    from tui.cli_copies import check_line
+
+    line, ok = check_line(profile, password, _print_event if args.transcript else None)
+    print(line)
+    if not ok and result.exit_code == ExitCode.OK:
+        return int(ExitCode.UNAVAILABLE)  # sending works; the copy to Sent would not
     return int(result.exit_code)
+
+
+def _shared_password(profile: Profile) -> str | None:
+    """For `check` of a profile whose IMAP login shares its password: asked for once, for
+    both; None lets the SMTP check find and explain a missing one."""
+    imap = profile.imap
+    if imap is None or imap.password_command or not profile.logs_in:
+        return None
+    from tui.core.secrets import SecretError, resolve_password
+
+    try:
+        return resolve_password(profile, _prompt)
+    except SecretError:
+        return None
 
 
 def _profiles(_args: argparse.Namespace) -> int:
@@ -563,9 +589,12 @@ def _named(entry: OutboxEntryT) -> str:
 
 
 def _outbox_list(box: OutboxT) -> int:
+    from tui.cli_copies import list_pending
+
     entries = box.entries()
     if not entries:
-        print("The outbox is empty.")
+        if not list_pending():  # a copy waiting for Sent is not a message: exit 0 still
+            print("The outbox is empty.")
         return 0
     for entry in entries:
         to = in_brief(entry.recipients)
@@ -579,6 +608,7 @@ def _outbox_list(box: OutboxT) -> int:
             print(f"    already delivered to: {_shown(in_brief(entry.delivered_to))}")
         if entry.last_error:
             print(f"    last error: {_shown(entry.last_error)}")
+    list_pending()
     return ExitCode.TEMPFAIL
 
 
@@ -588,6 +618,10 @@ def _outbox_flush(box: OutboxT, transcript: bool, only: set[str] | None = None) 
 
     box.sweep()
     found = load_profiles()
+    if only is None:  # the copies first: a copy that fails in this flush's sends waits
+        from tui.cli_copies import retry_copies
+
+        retry_copies(found.profiles, _print_event if transcript else None, _prompt)
     by_profile: dict[str, list[OutboxEntryT]] = {}
     for entry in box.entries():
         if entry.waiting and (only is None or entry.id in only):
@@ -796,13 +830,16 @@ def _history(args: argparse.Namespace) -> int:
     if args.n is None:
         if not attempts:
             print("No attempts yet.")
+        waiting = _copies_waiting() if attempts else set()
         for index, attempt in enumerate(attempts[:50], start=1):
             to = in_brief(attempt.recipients)
+            pending = any(m in waiting for m in attempt.pending_copies)
             print(
                 _shown(
                     f"{index:>3}  {attempt.time[:19].replace('T', ' ')}  {attempt.kind:<8} "
                     f"{attempt.profile:<12} {attempt.outcome:<12} "
                     f"{attempt.duration_ms:>7.0f} ms  {to}  {attempt.subject}"
+                    + ("  (copy to Sent pending)" if pending else "")
                 )
             )
         return 0
@@ -817,6 +854,17 @@ def _history(args: argparse.Namespace) -> int:
     what = {"check": "Check", "flush": "Flush", "sendmail": "Sendmail"}.get(chosen.kind, "Send")
     print(_shown(f"{what} {chosen.id}: {chosen.outcome} with {chosen.profile}"))
     print(_shown(str(chosen.record.get("summary", ""))))
+    copy = chosen.record.get("sent_copy")
+    if isinstance(copy, dict) and copy.get("summary"):
+        still = any(m in _copies_waiting() for m in chosen.pending_copies)
+        print(_shown(str(copy["summary"])) + (" (still pending)" if still else ""))
     print()
     sys.stdout.write(_shown(chosen.transcript()))
     return 0
+
+
+def _copies_waiting() -> set[str]:
+    """The Message-IDs whose copy to the IMAP Sent folder still waits."""
+    from tui.core.pending_copies import pending
+
+    return {copy.message_id for copy in pending()}

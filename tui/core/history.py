@@ -169,6 +169,18 @@ class Attempt(NamedTuple):
     def duration_ms(self) -> float:
         return float((self.record.get("timings_ms") or {}).get("total", 0.0))
 
+    @property
+    def pending_copies(self) -> list[str]:
+        """The Message-IDs whose copy to the IMAP Sent folder failed in this attempt (and
+        was kept for a later try)."""
+        records = [self.record, *(self.record.get("messages") or [])]
+        found = []
+        for each in records:
+            copy = each.get("sent_copy") if isinstance(each, dict) else None
+            if isinstance(copy, dict) and copy.get("pending") and each.get("message_id"):
+                found.append(str(each["message_id"]))
+        return found
+
     def transcript(self) -> str:
         try:
             return self.log_path.read_text(encoding="utf-8")

@@ -112,6 +112,21 @@ class OutboxKeeper:
         outcome, a refusal, a failed login)."""
         self.outbox.release_waiting((QUEUED, INTERRUPTED))
 
+    async def retry_copies(self, profiles: ProfileSet, password_for: PasswordLookup) -> None:
+        """Try the copies for the IMAP Sent folder that are due, in a thread, with the
+        passwords at hand (`password_for` never prompts for a background retry)."""
+        from tui.core.pending_copies import PendingCopies
+
+        store = PendingCopies()
+        waiting = {copy.profile_id for copy in store.pending()}
+        if not waiting:
+            return
+        known: dict[str, str | None] = {}
+        for profile in profiles.profiles:
+            if profile.id in waiting and profile.imap is not None:
+                known[profile.id] = await password_for(profile)
+        await asyncio.to_thread(store.retry, profiles.profiles, None, lambda p: known.get(p.id))
+
     async def retry_due(
         self,
         profiles: ProfileSet,
@@ -126,6 +141,7 @@ class OutboxKeeper:
 
         sent = 0
         self.outbox.sweep()
+        await self.retry_copies(profiles, password_for)
         for profile_id, entries in self.due().items():
             profile = profiles.get(profile_id)
             if profile is None:

@@ -119,6 +119,8 @@ class AttemptResult(NamedTuple):
     # What could not be written after the fact (transcript, record, sent/ copy): said, but
     # never a reason to change the outcome.
     warnings: tuple[str, ...] = ()
+    # What became of the copy in the IMAP Sent folder, in one sentence (None: none was due).
+    sent_copy: str | None = None
 
     @property
     def accepted(self) -> tuple[str, ...]:

@@ -11,11 +11,12 @@ an exit code and a plain-language explanation.
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
+from tui.core.copying import copies, copy_record, copy_sent, hidden_recipients, source_of
 from tui.core.diagnosis import Context, early_failure, judge
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
@@ -33,6 +34,7 @@ from tui.core.profiles import Profile
 from tui.core.reports import MessageReport, SessionReport
 from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
+from tui.core.sent_copy import CopyOutcome, CopyResult
 from tui.core.session import SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 
@@ -162,7 +164,8 @@ class Attempt:
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         except OSError as exc:
             return _not_kept(box, exc)
-        results = await self._session(secret, [(claim, prepared)], None)
+        bcc = {0: tuple(str(mailbox) for mailbox in composed.bcc)}
+        results = await self._session(secret, [(claim, prepared)], None, bcc)
         return results[0][1]
 
     async def submit(self, prepared: Prepared) -> AttemptResult:
@@ -283,9 +286,11 @@ class Attempt:
         secret: str | None,
         jobs: Sequence[tuple[Claim, Prepared]],
         check_rcpt: Sequence[str] | None,
+        bcc: Mapping[int, Sequence[str]] | None = None,
     ) -> list[tuple[OutboxEntry | None, AttemptResult]]:
         """One session: connect, send every job (or check), then file, record and remember
-        the outcomes; on cancellation too, before the cancellation goes on."""
+        the outcomes; on cancellation too, before the cancellation goes on. Then the Sent
+        copies of what was accepted, outside the session's timing, in the same transcript."""
         run = _Run(self, secret, jobs, check_rcpt)
         note = None
         try:
@@ -305,6 +310,7 @@ class Attempt:
                     f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
                 )
                 run.listen(make_event(Mark.INFO, f"port probe: {ports}"))
+            await run.copy_to_sent(bcc or {})
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):  # stopped: what had not left stays
                 run.session.report.failure = Failure("cancelled", error="cancelled")  # back
@@ -341,6 +347,11 @@ class _Run:
         self.early: dict[int, Settled] = {}  # messages filed the moment they were accepted
         self.probe: dict[int, bool] | None = None  # which ports answered, after a failed connect
         self.finished: list[tuple[OutboxEntry | None, AttemptResult]] | None = None
+        self.secret = secret
+        # The bytes of each accepted message, held before the outbox files them away, and
+        # when it was accepted (the copy's internal date); then what became of its copy.
+        self.to_copy: dict[int, tuple[bytes | IO[bytes], datetime]] = {}
+        self.copied: dict[int, CopyResult] = {}
 
     async def prepare(self) -> None:
         self.local_address = await _local_address(self.locator, self.profile)
@@ -354,11 +365,30 @@ class _Run:
 
     def accepted(self, index: int, message: MessageReport) -> None:
         """Filed at once, before QUIT: a crash from here on does not resend it."""
-        claim = self.jobs[index][0]
+        claim, prepared = self.jobs[index]
+        if copies(self.profile):
+            try:
+                self.to_copy[index] = (source_of(prepared), datetime.now().astimezone())
+            except OSError as exc:
+                why = f"copy to Sent failed: the sent message could not be read ({exc.strerror})"
+                self.copied[index] = CopyResult(CopyOutcome.FAILED, why)
         result = self._judge(index, message, self.session.report, None)
         self.early[index] = self.attempt.outbox.settle(
             claim, result, fresh=self.fresh, keep=self.attempt.keep
         )
+
+    async def copy_to_sent(self, bcc: Mapping[int, Sequence[str]]) -> None:
+        """Copy each accepted message to the IMAP Sent folder, one after the other."""
+        while self.to_copy:
+            index = min(self.to_copy)
+            source, when = self.to_copy.pop(index)
+            prepared = self.jobs[index][1]
+            hidden = bcc.get(index)
+            if hidden is None:  # the envelope knows who had it in Bcc; the header does not
+                hidden = hidden_recipients(_header_of(source), prepared.recipients)
+            self.copied[index] = await copy_sent(
+                self.profile, prepared, source, hidden, when, self.listen, self.secret
+            )
 
     @property
     def fresh(self) -> bool:
@@ -408,6 +438,10 @@ class _Run:
         """Settle every claim, save the record, remember the outcome against the network."""
         if self.finished is not None:
             return self.finished
+        for source, _when in self.to_copy.values():  # left uncopied by a cancellation
+            if not isinstance(source, bytes):
+                source.close()
+        self.to_copy.clear()
         report = self.session.report
         if len(report.messages) < max(1, len(self.jobs)):  # cancelled before the session ran
             report.messages = [MessageReport() for _ in range(max(1, len(self.jobs)))]
@@ -431,6 +465,9 @@ class _Run:
                     )
                 entry = claim.entry
                 result = _where(result, settled, entry, self.attempt.mode)
+            copied = self.copied.get(index)
+            if copied is not None:
+                result = _with_copy(result, copied)
             results.append((entry, result))
             self.attempt.settled.append((entry, result))
         warnings = self._record(results)
@@ -459,9 +496,16 @@ class _Run:
         record: dict[str, Any] = result_record(first) if first else {}
         if len(results) > 1:
             record["messages"] = [
-                {"message_id": r.message_id, "outcome": r.outcome.value, "summary": r.summary}
-                for _entry, r in results
+                {
+                    "message_id": r.message_id,
+                    "outcome": r.outcome.value,
+                    "summary": r.summary,
+                    **({"sent_copy": copy_record(self.copied[i])} if i in self.copied else {}),
+                }
+                for i, (_entry, r) in enumerate(results)
             ]
+        elif 0 in self.copied:
+            record["sent_copy"] = copy_record(self.copied[0])
         identity: NetworkIdentity = self.identity
         client = first.client_address if first else None
         self.recorder.finish(
@@ -487,6 +531,22 @@ class _Run:
         # The recorder never raises: a full disk costs the transcript, never the outcome.
         warning = self.recorder.warning
         return [warning] if warning else []
+
+
+def _with_copy(result: AttemptResult, copied: CopyResult) -> AttemptResult:
+    """The copy's outcome beside the send's, never instead of it: a failure is a warning."""
+    warnings = (copied.summary,) if copied.failed else ()
+    return result._replace(sent_copy=copied.summary, warnings=result.warnings + warnings)
+
+
+def _header_of(source: bytes | IO[bytes]) -> bytes:
+    """The header block of a message held as an open file, the file left where it was."""
+    if isinstance(source, bytes):
+        return source
+    start = source.tell()
+    head = source.read(256 * 1024)
+    source.seek(start)
+    return head
 
 
 def _not_kept(box: Outbox, exc: OSError) -> AttemptResult:

@@ -125,15 +125,20 @@ class MailtuiApp(KeysInOrder, Workspace):
     def update_outbox_status(self) -> None:
         from textual.widgets import Static
 
+        from tui.core.pending_copies import pending
+
         waiting, attention = self.keeper.counts()
+        copies = len(pending())
         label = self.main.query_one("#outbox-status", Static)
-        if not waiting and not attention:
+        if not waiting and not attention and not copies:
             label.update("Outbox: empty")
             label.set_class(False, "-busy")
             return
         parts = [f"{waiting} waiting"] if waiting else []
         if attention:
             parts.append(f"{attention} need{'s' if attention == 1 else ''} you")
+        if copies:
+            parts.append(f"{copies} cop{'y' if copies == 1 else 'ies'} to Sent pending")
         label.update(f"Outbox: {', '.join(parts)} (F8)")
         label.set_class(True, "-busy")
 

@@ -356,6 +356,9 @@ class MainScreen(Screen[None]):
             self.form.clear()
             self.form.query_one("#to").focus()
             self.notify(result.summary, title="Sent", markup=False)
+            if result.sent_copy and result.sent_copy in result.warnings:  # a pending copy
+                self.notify(result.sent_copy, title="Sent copy", severity="warning", markup=False)
+                host.update_outbox_status()
             self.explain(self._trust_hint(profile, local))
         elif not given_back(result):  # the outbox keeps it (or the rest of it) for later
             # The outbox has it now: the form is free for the next message.

@@ -1,0 +1,107 @@
+"""The Sent copy of what a session just sent: which messages, which bytes, and what the
+attempt says about it.
+
+After the SMTP session (never inside its timing), each accepted message of a profile with
+`[imap]` is copied to the Sent folder (tui/core/pending_copies.py `copy_after_send`) in a
+thread, with the bytes that left plus a Bcc header naming the envelope recipients the header
+does not, for the sender's record. The send's outcome never changes: a copy that fails is
+kept for a later try and adds one warning line.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from email import policy
+from email.parser import HeaderParser
+from email.utils import getaddresses
+from typing import IO, Any
+
+from tui.core.message import Prepared
+from tui.core.pending_copies import copy_after_send
+from tui.core.profiles import Profile
+from tui.core.sent_copy import CopyOutcome, CopyResult, with_bcc
+from tui.core.transcript import Listener
+
+# The header fields that name recipients; an envelope recipient in none of them was a Bcc.
+NAMED = ("to", "cc", "resent-to", "resent-cc")
+
+
+def copies(profile: Profile) -> bool:
+    """Does a send with this profile file a copy in its IMAP Sent folder?"""
+    return profile.imap is not None and profile.imap.copy != "never"
+
+
+def hidden_recipients(data: bytes, recipients: Sequence[str]) -> list[str]:
+    """The envelope recipients that To and Cc (or Resent-To/Cc) do not name: the Bcc."""
+    end = data.find(b"\r\n\r\n")
+    header = data if end == -1 else data[: end + 4]
+    # As text: an address beyond ASCII (SMTPUTF8) is UTF-8 in the header.
+    fields = HeaderParser(policy=policy.compat32).parsestr(header.decode("utf-8", "replace"))
+    values = [str(v) for name in NAMED for v in fields.get_all(name, [])]
+    named = {_plain(address) for _name, address in getaddresses(values) if address}
+    return [r for r in dict.fromkeys(recipients) if _plain(r) not in named]
+
+
+def _plain(address: str) -> str:
+    """An address as the envelope and a header may both spell it: the domain in ASCII, and
+    no case (a local part's case matters to almost no server)."""
+    local, _at, domain = address.strip().rpartition("@")
+    if not domain.isascii():
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}".lower()
+
+
+def source_of(prepared: Prepared) -> bytes | IO[bytes]:
+    """The sent bytes, held before the outbox files the message away: in memory as they
+    are, or the file opened (it stays readable after the outbox moves it)."""
+    if prepared.path is None:
+        return prepared.data
+    return prepared.path.open("rb")
+
+
+async def copy_sent(
+    profile: Profile,
+    prepared: Prepared,
+    source: bytes | IO[bytes],
+    bcc: Sequence[str],
+    when: datetime,
+    listener: Listener | None,
+    password: str | None,
+) -> CopyResult:
+    """Copy one sent message to the profile's Sent folder in a thread (IMAPClient blocks);
+    the listener hears the IMAP lines from that thread. Never raises for the copy's faults."""
+
+    def work() -> CopyResult:
+        try:
+            data = source if isinstance(source, bytes) else source.read()
+        except OSError as exc:
+            return CopyResult(
+                CopyOutcome.FAILED,
+                f"copy to Sent failed: the sent message could not be read ({exc.strerror})",
+            )
+        finally:
+            if not isinstance(source, bytes):
+                source.close()
+        return copy_after_send(
+            profile,
+            with_bcc(data, bcc),
+            prepared.message_id,
+            when,
+            listener,
+            password,
+            subject=prepared.subject,
+        )
+
+    return await asyncio.to_thread(work)
+
+
+def copy_record(result: CopyResult) -> dict[str, Any]:
+    """The copy's outcome in the attempt's history record."""
+    return {
+        "outcome": result.outcome.value,
+        "summary": result.summary,
+        "folder": result.folder,
+        "pending": result.summary.startswith("copy to Sent pending"),
+    }
