@@ -1,11 +1,15 @@
 """Create, edit and duplicate a profile, with every field of the contract, validated as typed.
 
 "Check" runs the core's pre-flight on what is in the form and streams it into the pane
-beside it; "Save" writes the TOML file through the core (atomic, 0600).
+beside it; "Check IMAP" logs in to the `[imap]` server the form describes and names the Sent
+folder it found, its lines in the same pane; "Save" writes the TOML file through the core
+(atomic, 0600).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,16 +26,19 @@ from tui.core import sending
 from tui.core.profiles import (
     AUTH_VALUES,
     DEFAULT_PORTS,
+    IMAP_DEFAULT_PORTS,
     PROFILE_ID_RE,
     Profile,
     ProfileError,
     check_field,
+    imap_to_toml,
     load_profiles,
     parse_profile,
     profile_to_toml,
     save_profile,
 )
 from tui.core.secrets import store_in_keyring
+from tui.core.transcript import SessionEvent
 from tui.ui.widgets.transcript_pane import TranscriptPane
 
 TEXT_FIELDS: list[tuple[str, str, str]] = [
@@ -50,7 +57,18 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command", "secret")
-UNSHOWN = ("password", "addresses", "default", "imap")  # kept from the file, not in the form
+UNSHOWN = ("password", "addresses", "default")  # kept from the file, not in the form
+# The [imap] table's keys in the form (key, label, placeholder); those in SELECTS as
+# "imap-KEY" are choices. Its other keys (IMAP_UNSHOWN) are kept from the file.
+IMAP_FIELDS: list[tuple[str, str, str]] = [
+    ("host", "IMAP server", "optional, e.g. imap.isp.example (empty: no copy in Sent)"),
+    ("security", "IMAP security", ""),
+    ("port", "IMAP port", "993 (default)"),
+    ("username", "IMAP user", "the SMTP username (default)"),
+    ("folder", "Sent folder", "found on the server (default)"),
+    ("copy", "Copy to Sent", ""),
+]
+IMAP_UNSHOWN = ("password_command", "ca_file", "tls_fingerprint")
 SELECTS: dict[str, list[tuple[str, str]]] = {
     "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
     "security": [
@@ -61,6 +79,15 @@ SELECTS: dict[str, list[tuple[str, str]]] = {
     "auth": [
         ("None: trusted by network", "none"),
         *[(f"Login: {m}", m) for m in AUTH_VALUES if m != "none"],
+    ],
+    "imap-security": [
+        ("Implicit TLS (port 993)", "tls"),
+        ("STARTTLS (port 143, required)", "starttls"),
+    ],
+    "imap-copy": [
+        ("Auto: unless the provider files it in Sent itself", "auto"),
+        ("Always", "always"),
+        ("Never (the table is kept, no copy is made)", "never"),
     ],
 }
 
@@ -75,6 +102,7 @@ class ProfileEditor(Screen[Profile | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save"),
         Binding("f4", "check", "Check", id="editor.check"),
+        Binding("f5", "check_imap", "Check IMAP", id="editor.check-imap"),
         Binding("escape", "cancel", "Cancel", id="editor.cancel"),
     ]
 
@@ -92,6 +120,7 @@ class ProfileEditor(Screen[Profile | None]):
         self.new_id = new_id
         self.profile_id = new_id or (profile.id if profile else "")
         self._provider: object = profile.provider if profile else "isp"  # as last seen
+        self._check_run = 0  # which check the lines arriving from an IMAP thread belong to
 
     def compose(self) -> ComposeResult:
         title = (
@@ -135,12 +164,36 @@ class ProfileEditor(Screen[Profile | None]):
                                     placeholder="optional: kept in the keyring, never in the file",
                                 )
                             yield Static(classes="ferror", id="e-secret")
+                yield from self._compose_imap()
                 with Horizontal(id="editor-buttons"):
                     yield Button("Save", id="save", variant="primary")
                     yield Button("Check", id="check")
                     yield Button("Cancel", id="cancel")
             yield TranscriptPane(id="editor-transcript")
         yield Footer()
+
+    def _compose_imap(self) -> ComposeResult:
+        """The `[imap]` table: where a copy of each sent message is filed."""
+        yield Static(
+            Text.assemble(
+                ("Copy to Sent (IMAP)", "bold"),
+                ("  a copy of each sent message in your Sent folder", "dim"),
+            ),
+            id="imap-title",
+        )
+        for key, label, placeholder in IMAP_FIELDS:
+            with Vertical(classes="efield", id=f"row-imap-{key}"):
+                choices = SELECTS.get(f"imap-{key}")
+                with Horizontal(classes="erow select-row" if choices else "erow"):
+                    yield Label(label, classes="name")
+                    if choices:
+                        yield Select(choices, id=f"f-imap-{key}", allow_blank=False)
+                    else:
+                        yield Input(id=f"f-imap-{key}", placeholder=placeholder)
+                yield Static(classes="ferror", id=f"e-imap-{key}")
+        with Horizontal(id="imap-check-row"):
+            yield Button("Check IMAP", id="check-imap")
+            yield Static(id="imap-result")
 
     def on_mount(self) -> None:
         profile = self.original
@@ -155,6 +208,13 @@ class ProfileEditor(Screen[Profile | None]):
             if key == "timeout" and value is None and profile is not None:
                 value = f"{profile.timeout:g}"
             self.query_one(f"#f-{key}", Input).value = "" if value is None else str(value)
+        imap: dict[str, Any] = values.get("imap", {})
+        for key, _label, _placeholder in IMAP_FIELDS:
+            if f"imap-{key}" not in SELECTS:
+                value = imap.get(key)
+                self.query_one(f"#f-imap-{key}", Input).value = "" if value is None else str(value)
+        self.query_one("#f-imap-security", Select).value = imap.get("security", "tls")
+        self.query_one("#f-imap-copy", Select).value = imap.get("copy", "auto")
         self._follow_choices()
         self.query_one("#f-id" if not profile or self.new_id else "#f-name", Input).focus()
 
@@ -189,11 +249,26 @@ class ProfileEditor(Screen[Profile | None]):
                 data["addresses"] = list(self.original.addresses)
             if self.original.default and not self.new_id:  # a copy would be a second default
                 data["default"] = True
-            if self.original.imap is not None:
-                from tui.core.profiles import imap_to_toml
-
-                data["imap"] = imap_to_toml(self.original.imap)
+        imap = self._raw_imap()
+        if imap is not None:
+            data["imap"] = imap
         return data
+
+    def _raw_imap(self) -> dict[str, Any] | None:
+        """The `[imap]` table the form describes, with the keys it does not show kept from the
+        file; None (no table) when the IMAP server is left empty."""
+        if not self.query_one("#f-imap-host", Input).value.strip():
+            return None
+        kept = imap_to_toml(self.original.imap) if self.original and self.original.imap else {}
+        table: dict[str, Any] = {k: kept[k] for k in IMAP_UNSHOWN if k in kept}
+        for key, _label, _placeholder in IMAP_FIELDS:
+            if f"imap-{key}" in SELECTS:
+                table[key] = self.query_one(f"#f-imap-{key}", Select).value
+                continue
+            text = self.query_one(f"#f-imap-{key}", Input).value.strip()
+            if text:
+                table[key] = int(text) if key == "port" and text.isdigit() else text
+        return table
 
     def _clear_errors(self) -> None:
         for error in self.query(".ferror").results(Static):
@@ -214,11 +289,20 @@ class ProfileEditor(Screen[Profile | None]):
             self._show("id", "use letters, digits, '.', '_' or '-' (this is the file name)")
             found = True
         for key, value in raw.items():
-            if key in ("provider", "auth", *UNSHOWN):
+            if key in ("provider", "auth", "imap", *UNSHOWN):
                 continue
             problem = check_field(key, value, choices)
             if problem:
                 self._show(key, problem)
+                found = True
+        imap = raw.get("imap", {})
+        imap_choices = {"imap": {k: imap[k] for k in ("security", "copy") if k in imap}}
+        for key, value in imap.items():
+            if key in IMAP_UNSHOWN:
+                continue
+            problem = check_field(f"imap.{key}", value, imap_choices)
+            if problem:
+                self._show(f"imap.{key}", problem)
                 found = True
         if required:
             for key in ("name", "from", "host"):
@@ -249,6 +333,7 @@ class ProfileEditor(Screen[Profile | None]):
         return locations.profiles_dir() / f"{profile_id}.toml"
 
     def _show(self, key: str, problem: str) -> None:
+        key = key.replace(".", "-")  # imap.host is shown under #f-imap-host
         matches = self.query(f"#e-{key}").results(Static)
         error = next(matches, None)
         if error is None:
@@ -293,6 +378,15 @@ class ProfileEditor(Screen[Profile | None]):
             self.query_one("#f-port", Input).placeholder = f"{DEFAULT_PORTS[security]} (default)"
         for key in LOGIN_ONLY:
             self.query_one(f"#row-{key}").display = auth != "none"
+        imap_security = self.query_one("#f-imap-security", Select).value
+        if isinstance(imap_security, str) and imap_security in IMAP_DEFAULT_PORTS:
+            port = IMAP_DEFAULT_PORTS[imap_security]
+            self.query_one("#f-imap-port", Input).placeholder = f"{port} (default)"
+        # The rest of the table only once there is a server: an empty one means no [imap].
+        has_imap = bool(self.query_one("#f-imap-host", Input).value.strip())
+        for key, _label, _placeholder in IMAP_FIELDS[1:]:
+            self.query_one(f"#row-imap-{key}").display = has_imap
+        self.query_one("#imap-check-row").display = has_imap
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -326,18 +420,23 @@ class ProfileEditor(Screen[Profile | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @on(Button.Pressed, "#check")
-    def action_check(self) -> None:
+    def _to_check(self) -> Profile | None:
+        """The profile the form describes, or None with the person pointed at the problem."""
         profile = self.validate()
         if profile is None:
             self._focus_first_bad()
             self.notify("Fix the field marked in red before checking.", severity="error")
-            return
-        self.run_check(profile)
+        return profile
+
+    @on(Button.Pressed, "#check")
+    def action_check(self) -> None:
+        profile = self._to_check()
+        if profile is not None:
+            self.run_check(profile)
 
     @work(exclusive=True, group="editor-check")
     async def run_check(self, profile: Profile) -> None:
-
+        self._check_run += 1  # an IMAP check still in its thread no longer writes here
         pane = self.query_one(TranscriptPane)
         pane.begin(f"check {profile.id}")
         password = self.query_one("#f-secret", Input).value or None  # typed, not yet saved
@@ -349,3 +448,71 @@ class ProfileEditor(Screen[Profile | None]):
         result = await sending.check(profile, (), listener=pane.handle, password=password)
         pane.finish(result, check=True)
         pane.log_widget.write(Text(f"verdict: {result.summary}", style="bold"))
+
+    @on(Button.Pressed, "#check-imap")
+    def action_check_imap(self) -> None:
+        if not self.query_one("#f-imap-host", Input).value.strip():
+            self._show("imap.host", "fill in the IMAP server to check it")
+            self._focus_first_bad()
+            return
+        profile = self._to_check()
+        if profile is not None:
+            self.run_imap_check(profile)
+
+    @work(exclusive=True, group="editor-check")
+    async def run_imap_check(self, profile: Profile) -> None:
+        """Log in to the form's IMAP server and find its Sent folder; nothing is changed
+        there. IMAPClient blocks, so the check runs in a thread and its lines come back to
+        the pane through the event loop."""
+        from tui.core.sent_copy import check_imap
+
+        self._check_run += 1
+        run = self._check_run
+        pane = self.query_one(TranscriptPane)
+        pane.begin(f"IMAP check {profile.id}")
+        self._imap_result("checking…", "")
+        asked, password = await self._imap_password(profile)
+        if not asked:
+            pane.state = "cancelled"
+            self._imap_result("cancelled: no password", "")
+            return
+        loop = asyncio.get_running_loop()
+
+        def listener(event: SessionEvent) -> None:
+            # call_soon_threadsafe, not call_from_thread: it never waits on a loop that
+            # may be closing (the app quit mid-check), and keeps the lines in order.
+            def show() -> None:
+                if run == self._check_run and self.is_mounted:  # not a cancelled check's
+                    pane.handle(event)
+
+            with contextlib.suppress(RuntimeError):  # the app has closed
+                loop.call_soon_threadsafe(show)
+
+        found = await asyncio.to_thread(check_imap, profile, listener, password)
+        pane.state = "imap-found" if found.ok else "imap-failed"
+        pane.log_widget.write(Text(f"verdict: {found.summary}", style="bold"))
+        if found.ok:
+            self._imap_result(f"Sent folder: {found.folder}", "-good")
+        else:
+            self._imap_result(found.summary, "-bad")
+
+    async def _imap_password(self, profile: Profile) -> tuple[bool, str | None]:
+        """(False, None) when a password prompt was cancelled; else (True, the password the
+        IMAP login shares with SMTP), None when [imap] has its own password_command or the
+        session is to look in the profile's sources itself."""
+        imap = profile.imap
+        if imap is None or imap.password_command or not profile.logs_in:
+            return True, None
+        typed = self.query_one("#f-secret", Input).value  # typed, not yet saved
+        if typed:
+            return True, typed
+        if self.password_for is None:
+            return True, None
+        password = await self.password_for(profile)  # its sources, else the masked prompt
+        return bool(password), password or None
+
+    def _imap_result(self, text: str, kind: str) -> None:
+        result = self.query_one("#imap-result", Static)
+        result.update(Text(text))
+        result.set_class(kind == "-good", "-good")
+        result.set_class(kind == "-bad", "-bad")

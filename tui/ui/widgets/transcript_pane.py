@@ -53,8 +53,10 @@ STATE_LABELS = {
     "tls-failed": "failed: TLS",
     "config": "failed: configuration",
     "input": "not sent: input",
+    "imap-found": "Sent folder found",
+    "imap-failed": "IMAP check failed",
 }
-GOOD_STATES = ("sent", "would-work")
+GOOD_STATES = ("sent", "would-work", "imap-found")
 BAD_STATES = (
     "failed",
     "check-refused",
@@ -67,6 +69,7 @@ BAD_STATES = (
     "tls-failed",
     "config",
     "input",
+    "imap-failed",
 )
 
 
