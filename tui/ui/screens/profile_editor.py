@@ -457,6 +457,7 @@ class ProfileEditor(Screen[Profile | None]):
             return
         profile = self._to_check()
         if profile is not None:
+            self.query_one("#imap-check-row").scroll_visible()  # where its answer shows
             self.run_imap_check(profile)
 
     @work(exclusive=True, group="editor-check")
@@ -516,3 +517,4 @@ class ProfileEditor(Screen[Profile | None]):
         result.update(Text(text))
         result.set_class(kind == "-good", "-good")
         result.set_class(kind == "-bad", "-bad")
+        self.call_after_refresh(result.scroll_visible)  # a long sentence shows whole
