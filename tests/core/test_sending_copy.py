@@ -104,3 +104,49 @@ def test_hidden_recipients_are_the_envelope_ones_the_header_does_not_name() -> N
     data = b"To: Bob <BOB@example.org>\r\nCc: carol@b\xc3\xbccher.example\r\n\r\nbody\r\n"
     envelope = ["bob@example.org", "carol@xn--bcher-kva.example", "dave@example.com"]
     assert hidden_recipients(data, envelope) == ["dave@example.com"]
+
+
+async def test_a_cancelled_send_keeps_the_copies_it_had_not_made(
+    home: Path, servers: ServerThread, portal_server: RunningServer, pki: Pki
+) -> None:
+    """Ctrl-C while the first of two copies is under way: the copy in its thread goes on
+    (filed, or kept if it fails), and the one not yet begun waits in pending copies, not
+    lost; a retry files it, once."""
+    import asyncio
+
+    from tui.core.pending_copies import retry_pending
+    from tui.core.transcript import SessionEvent, TranscriptEvent
+
+    imap = start_imap(servers, ScriptedImap(pki.server_context, {USER: PASSWORD}))
+    profile = imap_profile(home, portal_server, imap, pki)
+    box = sending.Attempt(profile, sending.Mode.SEND).outbox
+    ids = []
+    for n in range(2):
+        composed = compose(profile.from_, DRAFT._replace(subject=f"queued {n}"))
+        ids.append(composed.message_id)
+        box.add_composed(composed, profile.id)[0].release()
+    loop = asyncio.get_running_loop()
+    stopped = False
+
+    def listener(event: SessionEvent) -> None:
+        nonlocal stopped
+        if isinstance(event, TranscriptEvent) and " IMAP " in event.format() and not stopped:
+            stopped = True  # the first IMAP line: a copy is under way, in its thread
+            loop.call_soon_threadsafe(task.cancel)
+
+    task = asyncio.create_task(sending.flush(profile, listener=listener))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(portal_server.messages) == 2  # both went before the copies began
+    store = PendingCopies()
+    for _ in range(200):  # the copy under way finishes in its thread
+        if imap.in_folder("Sent", ids[0]) or store.for_message(ids[0]):
+            break
+        await asyncio.sleep(0.05)
+    assert imap.in_folder("Sent", ids[0]) == 1 or store.for_message(ids[0]) is not None
+    waiting = store.for_message(ids[1])
+    assert waiting is not None and not waiting.held
+    assert "stopped before its copy to Sent was made" in waiting.last_error
+    await asyncio.to_thread(retry_pending, [profile], None, lambda _p: None, include_held=True)
+    assert [imap.in_folder("Sent", i) for i in ids] == [1, 1]
+    assert not store.pending()

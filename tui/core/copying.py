@@ -5,7 +5,8 @@ After the SMTP session (never inside its timing), each accepted message of a pro
 `[imap]` is copied to the Sent folder (tui/core/pending_copies.py `copy_after_send`) in a
 thread, with the bytes that left plus a Bcc header naming the envelope recipients the header
 does not, for the sender's record. The send's outcome never changes: a copy that fails is
-kept for a later try and adds one warning line.
+kept for a later try and adds one warning line, and so is a copy a cancellation (Ctrl-C)
+stopped before it began.
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from email.utils import getaddresses
 from typing import IO, Any
 
 from tui.core.message import Prepared
-from tui.core.pending_copies import copy_after_send
+from tui.core.pending_copies import PendingCopies, copy_after_send
 from tui.core.profiles import Profile
 from tui.core.sent_copy import CopyOutcome, CopyResult, with_bcc
 from tui.core.transcript import Listener
@@ -61,6 +62,16 @@ def source_of(prepared: Prepared) -> bytes | IO[bytes]:
     return prepared.path.open("rb")
 
 
+def _read(source: bytes | IO[bytes]) -> bytes:
+    """The sent bytes; a file is closed once read. Raises OSError."""
+    if isinstance(source, bytes):
+        return source
+    try:
+        return source.read()
+    finally:
+        source.close()
+
+
 async def copy_sent(
     profile: Profile,
     prepared: Prepared,
@@ -75,15 +86,9 @@ async def copy_sent(
 
     def work() -> CopyResult:
         try:
-            data = source if isinstance(source, bytes) else source.read()
+            data = _read(source)
         except OSError as exc:
-            return CopyResult(
-                CopyOutcome.FAILED,
-                f"copy to Sent failed: the sent message could not be read ({exc.strerror})",
-            )
-        finally:
-            if not isinstance(source, bytes):
-                source.close()
+            return _unreadable(exc)
         return copy_after_send(
             profile,
             with_bcc(data, bcc),
@@ -95,6 +100,34 @@ async def copy_sent(
         )
 
     return await asyncio.to_thread(work)
+
+
+def keep_for_later(
+    profile: Profile,
+    prepared: Prepared,
+    source: bytes | IO[bytes],
+    bcc: Sequence[str],
+    when: datetime,
+) -> CopyResult:
+    """A sent message whose copy was never tried (the send was stopped first), kept for the
+    next retry as a failed copy would be. On the event loop: a few file writes."""
+    why = "the send was stopped before its copy to Sent was made"
+    result = CopyResult(CopyOutcome.FAILED, why, retry=True)
+    try:
+        data = with_bcc(_read(source), bcc)
+    except OSError as exc:
+        return _unreadable(exc)
+    try:
+        PendingCopies().keep(profile, data, prepared.message_id, when, result, prepared.subject)
+    except OSError as exc:
+        lost = f"copy to Sent failed and could not be kept for later ({exc.strerror or exc})"
+        return result._replace(summary=f"{lost}: {why}")
+    return result._replace(summary=f"copy to Sent pending: {why}")
+
+
+def _unreadable(exc: OSError) -> CopyResult:
+    why = f"copy to Sent failed: the sent message could not be read ({exc.strerror})"
+    return CopyResult(CopyOutcome.FAILED, why)
 
 
 def copy_record(result: CopyResult) -> dict[str, Any]:

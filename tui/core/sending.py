@@ -16,7 +16,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import IO, Any, NamedTuple
 
-from tui.core.copying import copies, copy_record, copy_sent, hidden_recipients, source_of
+from tui.core.copying import (
+    copies,
+    copy_record,
+    copy_sent,
+    hidden_recipients,
+    keep_for_later,
+    source_of,
+)
 from tui.core.diagnosis import Context, early_failure, judge
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
@@ -292,6 +299,7 @@ class Attempt:
         the outcomes; on cancellation too, before the cancellation goes on. Then the Sent
         copies of what was accepted, outside the session's timing, in the same transcript."""
         run = _Run(self, secret, jobs, check_rcpt)
+        run.bcc = bcc or {}
         note = None
         try:
             await run.prepare()
@@ -310,7 +318,7 @@ class Attempt:
                     f"{port} {'open' if ok else 'closed'}" for port, ok in results.items()
                 )
                 run.listen(make_event(Mark.INFO, f"port probe: {ports}"))
-            await run.copy_to_sent(bcc or {})
+            await run.copy_to_sent()
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):  # stopped: what had not left stays
                 run.session.report.failure = Failure("cancelled", error="cancelled")  # back
@@ -352,6 +360,7 @@ class _Run:
         # when it was accepted (the copy's internal date); then what became of its copy.
         self.to_copy: dict[int, tuple[bytes | IO[bytes], datetime]] = {}
         self.copied: dict[int, CopyResult] = {}
+        self.bcc: Mapping[int, Sequence[str]] = {}  # the envelope's Bcc of each message
 
     async def prepare(self) -> None:
         self.local_address = await _local_address(self.locator, self.profile)
@@ -377,18 +386,36 @@ class _Run:
             claim, result, fresh=self.fresh, keep=self.attempt.keep
         )
 
-    async def copy_to_sent(self, bcc: Mapping[int, Sequence[str]]) -> None:
+    async def copy_to_sent(self) -> None:
         """Copy each accepted message to the IMAP Sent folder, one after the other."""
         while self.to_copy:
             index = min(self.to_copy)
             source, when = self.to_copy.pop(index)
-            prepared = self.jobs[index][1]
-            hidden = bcc.get(index)
-            if hidden is None:  # the envelope knows who had it in Bcc; the header does not
-                hidden = hidden_recipients(_header_of(source), prepared.recipients)
             self.copied[index] = await copy_sent(
-                self.profile, prepared, source, hidden, when, self.listen, self.secret
+                self.profile,
+                self.jobs[index][1],
+                source,
+                self._bcc(index, source),
+                when,
+                self.listen,
+                self.secret,
             )
+
+    def _bcc(self, index: int, source: bytes | IO[bytes]) -> Sequence[str]:
+        hidden = self.bcc.get(index)
+        if hidden is None:  # the envelope knows who had it in Bcc; the header does not
+            hidden = hidden_recipients(_header_of(source), self.jobs[index][1].recipients)
+        return hidden
+
+    def keep_uncopied(self) -> None:
+        """A cancellation (Ctrl-C) came before these accepted messages were copied to Sent:
+        each is kept for a later try (pending_copies), not lost. The copy under way when it
+        came goes on in its thread, and is kept there if it fails."""
+        for index, (source, when) in sorted(self.to_copy.items()):
+            self.copied[index] = keep_for_later(
+                self.profile, self.jobs[index][1], source, self._bcc(index, source), when
+            )
+        self.to_copy.clear()
 
     @property
     def fresh(self) -> bool:
@@ -438,10 +465,7 @@ class _Run:
         """Settle every claim, save the record, remember the outcome against the network."""
         if self.finished is not None:
             return self.finished
-        for source, _when in self.to_copy.values():  # left uncopied by a cancellation
-            if not isinstance(source, bytes):
-                source.close()
-        self.to_copy.clear()
+        self.keep_uncopied()  # left uncopied by a cancellation
         report = self.session.report
         if len(report.messages) < max(1, len(self.jobs)):  # cancelled before the session ran
             report.messages = [MessageReport() for _ in range(max(1, len(self.jobs)))]
