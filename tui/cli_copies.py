@@ -26,7 +26,7 @@ def list_pending() -> int:
         subject = f'"{copy.subject}"' if copy.subject else "(no subject)"
         print(
             _shown(
-                f"{copy.id}  copy to Sent {copy.state:<7} {copy.profile_id:<12} "
+                f"{copy.id}  copy to Sent {copy.state:<8} {copy.profile_id:<12} "
                 f"tries {copy.attempts}  {copy.message_id}  {subject}"
             )
         )
