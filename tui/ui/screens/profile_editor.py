@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from tui.core import sending
 from tui.core.profiles import (
     AUTH_VALUES,
+    BEARER_METHODS,
     DEFAULT_PORTS,
     PROFILE_ID_RE,
     Profile,
@@ -50,7 +51,8 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command", "secret")
-UNSHOWN = ("password", "addresses", "default", "imap")  # kept from the file, not in the form
+# Kept from the file, not in the form (token_command and [oauth] only with a token login).
+UNSHOWN = ("password", "addresses", "default", "imap", "token_command", "oauth")
 SELECTS: dict[str, list[tuple[str, str]]] = {
     "provider": [("ISP (trusts its own network)", "isp"), ("Web portal (login)", "portal")],
     "security": [
@@ -193,6 +195,13 @@ class ProfileEditor(Screen[Profile | None]):
                 from tui.core.profiles import imap_to_toml
 
                 data["imap"] = imap_to_toml(self.original.imap)
+            if data["auth"] in BEARER_METHODS:
+                if self.original.token_command is not None:
+                    data["token_command"] = self.original.token_command
+                if self.original.oauth is not None:
+                    from tui.core.oauth.settings import oauth_to_toml
+
+                    data["oauth"] = oauth_to_toml(self.original.oauth)
         return data
 
     def _clear_errors(self) -> None:
