@@ -28,6 +28,7 @@ from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
 if TYPE_CHECKING:
     from tests.dns_server import DnsServer
+    from tests.oauth_server import OAuthServer
     from tui.core.message import Draft
     from tui.core.profiles import Profile
 
@@ -353,3 +354,42 @@ class Transcript:
 @pytest.fixture
 def transcript(leak_guard: LeakGuard) -> Transcript:
     return Transcript(leak_guard)
+
+
+@pytest.fixture
+def oauth_server(leak_guard: LeakGuard) -> Iterator[OAuthServer]:
+    """A local OAuth2 authorization server (tests/oauth_server.py); every token it issues is
+    one the leak guard looks for outside the token store."""
+    from tests.oauth_server import OAuthServer, start_oauth_server
+
+    server = OAuthServer(on_token=leak_guard.add_token)
+    httpd, thread = start_oauth_server(server)
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def oauth_portal(servers: ServerThread, pki: Pki, oauth_server: OAuthServer) -> RunningServer:
+    """STARTTLS, then XOAUTH2/OAUTHBEARER with the tokens `oauth_server` issued, only."""
+    return servers.start(
+        ServerSpec(
+            "oauth-portal",
+            security="starttls",
+            tls_context=pki.server_context,
+            require_starttls=True,
+            bearer=oauth_server.accepts,
+            auth_required=True,
+        )
+    )
+
+
+def oauth_profile(
+    home: Path, server: RunningServer, pki: Pki, oauth: OAuthServer, **extra: Any
+) -> Path:
+    """Profile "portal": XOAUTH2 with an [oauth] table pointing at the local server."""
+    from tests.oauth_server import oauth_table
+
+    keys = {"auth": "xoauth2", "password": None, "oauth": oauth_table(oauth), **extra}
+    return portal_profile(home, server, pki, **keys)
