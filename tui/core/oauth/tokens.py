@@ -127,12 +127,12 @@ def _refresh(profile: Profile, kept: store.StoredTokens) -> str:
 
 def token_failure(profile: Profile, error: str, description: str | None) -> TokenError:
     """The TokenError for an OAuth2 error answer of the token endpoint."""
-    said = f" ({error}: {description})" if description else f" ({error})"
+    said = f' (it said "{error}: {description}")' if description else f' (it said "{error}")'
     if error in SIGN_IN_AGAIN:
         return TokenError(
             "sign-in",
-            f"the provider no longer accepts profile {profile.id}'s sign-in (revoked or "
-            f"expired){said}; {sign_in_hint(profile)}",
+            f"the provider no longer accepts the sign-in of profile {profile.id}, revoked or "
+            f"expired{said}; {sign_in_hint(profile)}",
         )
     if error in MISCONFIGURED:
         return TokenError(
