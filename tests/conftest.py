@@ -373,13 +373,20 @@ def oauth_server(leak_guard: LeakGuard) -> Iterator[OAuthServer]:
 @pytest.fixture
 def oauth_portal(servers: ServerThread, pki: Pki, oauth_server: OAuthServer) -> RunningServer:
     """STARTTLS, then XOAUTH2/OAUTHBEARER with the tokens `oauth_server` issued, only."""
+    return bearer_portal(servers, pki, oauth_server.accepts)
+
+
+def bearer_portal(
+    servers: ServerThread, pki: Pki, accepts: Callable[[str, str], bool]
+) -> RunningServer:
+    """STARTTLS, then a token login (XOAUTH2, OAUTHBEARER) that takes what `accepts` takes."""
     return servers.start(
         ServerSpec(
             "oauth-portal",
             security="starttls",
             tls_context=pki.server_context,
             require_starttls=True,
-            bearer=oauth_server.accepts,
+            bearer=accepts,
             auth_required=True,
         )
     )

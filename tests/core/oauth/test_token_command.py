@@ -9,28 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LeakGuard, Pki, Transcript, portal_profile
+from tests.conftest import LeakGuard, Pki, Transcript, bearer_portal, portal_profile
 from tui.core import sending
 from tui.core.message import Draft
 from tui.core.oauth import tokens
 from tui.core.profiles import load_profile
-from tui.demo.servers import RunningServer, ServerSpec, ServerThread
+from tui.demo.servers import RunningServer, ServerThread
 
 TOKEN = "ya29.helper-issued-token-7f3a9c"
 DRAFT = Draft(to=("bob@example.org",), subject="Hello", body="Hi")
 
 
 def _bearer_server(servers: ServerThread, pki: Pki, good: set[str]) -> RunningServer:
-    return servers.start(
-        ServerSpec(
-            "oauth-portal",
-            security="starttls",
-            tls_context=pki.server_context,
-            require_starttls=True,
-            bearer=lambda login, token: login == "jane" and token in good,
-            auth_required=True,
-        )
-    )
+    return bearer_portal(servers, pki, lambda login, token: login == "jane" and token in good)
 
 
 def _helper(tmp_path: Path, body: str) -> str:

@@ -33,6 +33,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0  # RFC 8628, 3.5: when the server names none
 SLOW_DOWN_STEP = 5.0  # RFC 8628, 3.5: each slow_down adds this to the interval
 BROWSER_TIMEOUT = 600.0
+QR_ERROR_LEVEL = "l"  # the smallest QR code: a screen is not a torn label
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -81,7 +82,7 @@ def qr_text(url: str) -> str:
     import segno
 
     out = io.StringIO()
-    segno.make(url, error="l").terminal(out=out, compact=True, border=1)
+    segno.make(url, error=QR_ERROR_LEVEL).terminal(out=out, compact=True, border=1)
     return out.getvalue().rstrip("\n")
 
 
