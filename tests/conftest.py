@@ -28,6 +28,7 @@ from tui.demo.servers import RunningServer, ServerSpec, ServerThread
 
 if TYPE_CHECKING:
     from tests.dns_server import DnsServer
+    from tests.oauth_server import OAuthServer
     from tui.core.message import Draft
     from tui.core.profiles import Profile
 
@@ -95,12 +96,35 @@ def leak_forms(user: str, password: str) -> list[str]:
 LEAK_FORMS = leak_forms(USER, PASSWORD)
 
 
+def token_leak_forms(user: str, token: str) -> list[str]:
+    """What a leak of an OAuth2 access or refresh token looks like: the token, and the second
+    half of the base64 that XOAUTH2 and OAUTHBEARER send (the first encodes the user only)."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    forms = [token, token[: len(token) // 2], token[len(token) // 2 :]]
+    for blob in (
+        f"user={user}\x01auth=Bearer {token}\x01\x01",
+        f"n,a={user},\x01auth=Bearer {token}\x01\x01",
+    ):
+        encoded = b64(blob)
+        forms += [encoded, encoded[len(encoded) // 2 :]]
+    return forms
+
+
 @dataclass
 class LeakGuard:
     texts: list[str] = field(default_factory=list)
+    # OAuth2 tokens the test's servers issued or its helpers printed: they may be in the
+    # token store (oauth/ under the data folder), nowhere else.
+    tokens: list[str] = field(default_factory=list)
 
     def add(self, text: str) -> None:
         self.texts.append(text)
+
+    def add_token(self, token: str, user: str = USER) -> None:
+        self.tokens.extend(token_leak_forms(user, token))
 
 
 @pytest.fixture(autouse=True)
@@ -111,12 +135,19 @@ def leak_guard(
     yield guard
     out, err = capfd.readouterr()
     texts = [*guard.texts, out, err]
+    store: list[str] = []  # the OAuth2 token store: tokens are kept there on purpose
     root = os.environ.get("MAILTUI_HOME")
     if root and Path(root).is_dir():
         for path in Path(root).rglob("*"):
             if path.is_file() and path.parent.name != "profiles":
-                texts.append(path.read_bytes().decode("utf-8", "replace"))
+                text = path.read_bytes().decode("utf-8", "replace")
+                (store if path.parent.name == "oauth" else texts).append(text)
     for text in texts:
+        for form in LEAK_FORMS:
+            assert form not in text, f"the password leaked (as {form!r})"
+        for form in guard.tokens:
+            assert form not in text, f"an OAuth2 token leaked (as {form!r})"
+    for text in store:
         for form in LEAK_FORMS:
             assert form not in text, f"the password leaked (as {form!r})"
 
@@ -323,3 +354,49 @@ class Transcript:
 @pytest.fixture
 def transcript(leak_guard: LeakGuard) -> Transcript:
     return Transcript(leak_guard)
+
+
+@pytest.fixture
+def oauth_server(leak_guard: LeakGuard) -> Iterator[OAuthServer]:
+    """A local OAuth2 authorization server (tests/oauth_server.py); every token it issues is
+    one the leak guard looks for outside the token store."""
+    from tests.oauth_server import OAuthServer, start_oauth_server
+
+    server = OAuthServer(on_token=leak_guard.add_token)
+    httpd, thread = start_oauth_server(server)
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def oauth_portal(servers: ServerThread, pki: Pki, oauth_server: OAuthServer) -> RunningServer:
+    """STARTTLS, then XOAUTH2/OAUTHBEARER with the tokens `oauth_server` issued, only."""
+    return bearer_portal(servers, pki, oauth_server.accepts)
+
+
+def bearer_portal(
+    servers: ServerThread, pki: Pki, accepts: Callable[[str, str], bool]
+) -> RunningServer:
+    """STARTTLS, then a token login (XOAUTH2, OAUTHBEARER) that takes what `accepts` takes."""
+    return servers.start(
+        ServerSpec(
+            "oauth-portal",
+            security="starttls",
+            tls_context=pki.server_context,
+            require_starttls=True,
+            bearer=accepts,
+            auth_required=True,
+        )
+    )
+
+
+def oauth_profile(
+    home: Path, server: RunningServer, pki: Pki, oauth: OAuthServer, **extra: Any
+) -> Path:
+    """Profile "portal": XOAUTH2 with an [oauth] table pointing at the local server."""
+    from tests.oauth_server import oauth_table
+
+    keys = {"auth": "xoauth2", "password": None, "oauth": oauth_table(oauth), **extra}
+    return portal_profile(home, server, pki, **keys)

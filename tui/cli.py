@@ -149,6 +149,18 @@ def _history_arguments(history: argparse.ArgumentParser) -> None:
     history.add_argument("n", nargs="?", metavar="N", help="number in the list, or attempt id")
 
 
+def _login_arguments(login: argparse.ArgumentParser) -> None:
+    from tui.cli_login import login_arguments
+
+    login_arguments(login)
+
+
+def _logout_arguments(logout: argparse.ArgumentParser) -> None:
+    from tui.cli_login import logout_arguments
+
+    logout_arguments(logout)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
     "send": ("send one message without the interface", _send_arguments),
     "check": ("pre-flight a profile: everything but DATA", _check_arguments),
@@ -157,6 +169,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]
     "history": ("recent attempts; N shows one transcript", _history_arguments),
     "drafts": ("messages kept in drafts: list, show, send, delete", _drafts_arguments),
     "sendmail": ("be the sendmail of mutt, git send-email, cron (see sendmail --help)", None),
+    "login": ("sign a profile in with OAuth2 (a code, or --browser)", _login_arguments),
+    "logout": ("forget a profile's OAuth2 tokens", _logout_arguments),
 }
 
 
@@ -231,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "outbox": _outbox,
         "history": _history,
         "drafts": _drafts,
+        "login": _login,
+        "logout": _logout,
     }
     try:
         return handlers[args.command](args)
@@ -522,6 +538,20 @@ def _shared_password(profile: Profile) -> str | None:
         return resolve_password(profile, _prompt)
     except SecretError:
         return None
+
+
+def _login(args: argparse.Namespace) -> int:
+    from tui.cli_login import login
+
+    profile, _found, code = _find_profile(args.login_profile)
+    return code if profile is None else login(profile, args.browser)
+
+
+def _logout(args: argparse.Namespace) -> int:
+    from tui.cli_login import logout
+
+    profile, _found, code = _find_profile(args.logout_profile)
+    return code if profile is None else logout(profile.id)
 
 
 def _profiles(_args: argparse.Namespace) -> int:

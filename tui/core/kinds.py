@@ -52,6 +52,11 @@ class Kind(StrEnum):
     OAUTH_REQUIRED = "oauth-required"
     LOCKED_OUT = "too-many-bad-logins"
     BAD_CREDENTIALS = "bad-credentials"
+    # OAuth2: the access token and where it comes from
+    SIGN_IN = "sign-in-needed"
+    TOKEN_REJECTED = "token-rejected"
+    TOKEN_COMMAND = "token-command-failed"
+    TOKEN_SERVER = "token-server-unavailable"
     # the server's answer to the message
     GREETING_REFUSED = "greeting-refused"
     GREETING_BUSY = "greeting-busy"
@@ -125,6 +130,10 @@ KINDS: dict[Kind, KindInfo] = {
     Kind.OAUTH_REQUIRED: _LOGIN,
     Kind.LOCKED_OUT: _LOGIN,
     Kind.BAD_CREDENTIALS: _LOGIN,
+    Kind.SIGN_IN: _LOGIN,
+    Kind.TOKEN_REJECTED: _LOGIN,
+    Kind.TOKEN_COMMAND: _CONFIG,
+    Kind.TOKEN_SERVER: _LATER,
     Kind.GREETING_REFUSED: _REFUSED_USE_OTHER,
     Kind.GREETING_BUSY: _LATER,
     Kind.TEMPORARY: _LATER,

@@ -82,6 +82,11 @@ def provider_memory_file() -> Path:
     return data_dir() / "sent-copy.json"
 
 
+def oauth_tokens_dir() -> Path:
+    """OAuth2 tokens where no system keyring exists: one 0600 file per signed-in profile."""
+    return data_dir() / "oauth"
+
+
 class LinkedFolderError(OSError):
     """A folder mailtui keeps private files in is a symbolic link; it is not followed."""
 

@@ -14,14 +14,25 @@ from typing import Any, Literal, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
+from tui.core.oauth.settings import OAuthSettings, oauth_to_toml, parse_oauth
 from tui.core.toml_files import TomlFileError, read_toml
 
 Security = Literal["none", "starttls", "tls"]
-AuthMethod = Literal["none", "plain", "login", "cram-md5", "xoauth2", "auto"]
+AuthMethod = Literal["none", "plain", "login", "cram-md5", "xoauth2", "oauthbearer", "auto"]
 Provider = Literal["isp", "portal"]
 
 SECURITY_VALUES: tuple[Security, ...] = ("none", "starttls", "tls")
-AUTH_VALUES: tuple[AuthMethod, ...] = ("none", "plain", "login", "cram-md5", "xoauth2", "auto")
+AUTH_VALUES: tuple[AuthMethod, ...] = (
+    "none",
+    "plain",
+    "login",
+    "cram-md5",
+    "xoauth2",
+    "oauthbearer",
+    "auto",
+)
+# The methods that log in with an OAuth2 access token instead of a password.
+BEARER_METHODS = ("xoauth2", "oauthbearer")
 PROVIDER_VALUES: tuple[Provider, ...] = ("isp", "portal")
 DEFAULT_PORTS: dict[Security, int] = {"none": 25, "starttls": 587, "tls": 465}
 PROFILE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -88,6 +99,8 @@ class Profile(NamedTuple):
     addresses: tuple[str, ...] = ()  # senders it sends for besides `from_`; * and ? as wildcards
     default: bool = False  # for a message whose sender no profile matches
     imap: ImapSettings | None = None  # a copy of each sent message in the IMAP Sent folder
+    token_command: str | None = None  # prints an OAuth2 access token (xoauth2, oauthbearer)
+    oauth: OAuthSettings | None = None  # built-in OAuth2 sign-in (`mailtui login ID`)
     path: Path | None = None
 
     def __repr__(self) -> str:  # never the password, whatever prints a profile
@@ -110,6 +123,11 @@ class Profile(NamedTuple):
     def logs_in(self) -> bool:
         """True when the server is told who we are by a login, not by our IP address."""
         return self.auth != "none"
+
+    @property
+    def uses_token(self) -> bool:
+        """True when the login is an OAuth2 access token (XOAUTH2, OAUTHBEARER)."""
+        return self.auth in BEARER_METHODS
 
     @property
     def imap_username(self) -> str | None:
@@ -172,7 +190,11 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "host": ("host", (str,), "a host name"),
     "port": ("port", (int,), "a whole number from 1 to 65535"),
     "security": ("security", (str,), 'one of "none", "starttls", "tls"'),
-    "auth": ("auth", (str,), 'one of "none", "plain", "login", "cram-md5", "xoauth2", "auto"'),
+    "auth": (
+        "auth",
+        (str,),
+        'one of "none", "plain", "login", "cram-md5", "xoauth2", "oauthbearer", "auto"',
+    ),
     "username": ("username", (str,), "a string"),
     "password_command": ("password_command", (str,), "a command line"),
     "password": ("password", (str,), "a string"),
@@ -184,6 +206,8 @@ _KEYS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "timeout": ("timeout", (int, float), "a number of seconds"),
     "default": ("default", (bool,), "true or false"),
     "imap": ("imap", (dict,), 'a table: [imap] with host = "imap.example" under it'),
+    "token_command": ("token_command", (str,), "a command line that prints an access token"),
+    "oauth": ("oauth", (dict,), "a table: [oauth] with provider and client_id under it"),
 }
 # key in the [imap] table -> (accepted types, description of the type)
 _IMAP_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -399,6 +423,11 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         imap = _parse_imap(values.pop("imap"), values, data, fail)
         if imap is not None:
             values["imap"] = imap
+    if "oauth" in values:
+        oauth = parse_oauth(values.pop("oauth"), fail)
+        if oauth is not None:
+            values["oauth"] = oauth
+    _check_token_source(data, fail)
     raise_all()
     return Profile(id=profile_id, path=path, **values)
 
@@ -475,6 +504,26 @@ def _parse_imap(
     if faults:
         return None
     return ImapSettings(**imap)
+
+
+def _check_token_source(data: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+    """token_command and [oauth] go with a token login, and only one of them."""
+    auth = data.get("auth", "none")
+    bearer = auth in BEARER_METHODS
+    for key in ("token_command", "oauth"):
+        if key in data and not bearer and auth in AUTH_VALUES:
+            fail(
+                key,
+                f'is for auth = "xoauth2" or "oauthbearer", not "{auth}"; set auth or remove it',
+            )
+    if bearer and "token_command" in data and "oauth" in data:
+        fail(
+            "token_command",
+            "and [oauth] both give the access token; keep one (token_command for a helper "
+            "such as oama, [oauth] for mailtui login)",
+        )
+    if isinstance(data.get("token_command"), str) and not data["token_command"].strip():
+        fail("token_command", "is empty; give the command that prints an access token")
 
 
 def imap_to_toml(imap: ImapSettings) -> dict[str, Any]:
@@ -680,6 +729,8 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
             value = list(value)
         if key == "imap":
             value = imap_to_toml(value)
+        if key == "oauth":
+            value = oauth_to_toml(value)
         if key == "timeout" and float(value).is_integer():
             value = int(value)
         out[key] = value

@@ -11,7 +11,8 @@ from tui.core.transcript import REDACTED
 
 
 def secret_forms(username: str | None, password: str | None) -> list[str]:
-    """The password and every encoding of it that a transcript could carry."""
+    """The password (or access token) and every encoding of it that a transcript could
+    carry: AUTH PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER."""
     if not password:
         return []
     user = username or ""
@@ -20,6 +21,7 @@ def secret_forms(username: str | None, password: str | None) -> list[str]:
         f"\0{user}\0{password}",
         f"{user}\0{password}",
         f"user={user}\x01auth=Bearer {password}\x01\x01",
+        f"n,a={user.replace('=', '=3D').replace(',', '=2C')},\x01auth=Bearer {password}\x01\x01",
     ]
     forms = {password}
     for item in raw:

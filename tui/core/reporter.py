@@ -27,6 +27,12 @@ class Reporter:
         self.secrets = secret_forms(profile.username, password)
         self.report = SessionReport()
 
+    def add_secret(self, password: str) -> None:
+        """Scrub a second secret too (a renewed access token) from here on."""
+        self.secrets = sorted(
+            {*self.secrets, *secret_forms(self.profile.username, password)}, key=len, reverse=True
+        )
+
     def scrub(self, text: str) -> str:
         return scrub(text, self.secrets)
 

@@ -24,46 +24,50 @@ class SecretError(Exception):
 def run_password_command(profile: Profile) -> str:
     """Run `password_command` without a shell and return its first output line."""
     assert profile.password_command is not None
-    try:
-        import shlex  # only profiles with a password_command need it
+    return run_secret_command(profile.id, profile.password_command, "password_command", "password")
 
-        argv = shlex.split(profile.password_command)
+
+def run_secret_command(
+    profile_id: str, command: str, key: str, what: str, timeout: float | None = None
+) -> str:
+    """Run a profile's `command` (its `key`: password_command, token_command) without a
+    shell and return the first line it prints, the `what` it gives. Its output never
+    appears in an error: it may hold the secret or part of it."""
+    timeout = COMMAND_TIMEOUT if timeout is None else timeout
+    try:
+        import shlex  # only profiles with a command need it
+
+        argv = shlex.split(command)
     except ValueError as exc:
         raise SecretError(
-            f"password_command of profile {profile.id} cannot be parsed ({exc}); fix its quoting"
+            f"{key} of profile {profile_id} cannot be parsed ({exc}); fix its quoting"
         ) from None
     if not argv:
-        raise SecretError(f"password_command of profile {profile.id} is empty")
+        raise SecretError(f"{key} of profile {profile_id} is empty")
     try:
         done = subprocess.run(
             argv,
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            timeout=COMMAND_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError:
         raise SecretError(
-            f"password_command of profile {profile.id}: program '{argv[0]}' was not found"
+            f"{key} of profile {profile_id}: program '{argv[0]}' was not found"
         ) from None
     except subprocess.TimeoutExpired:
         raise SecretError(
-            f"password_command of profile {profile.id} did not finish within "
-            f"{COMMAND_TIMEOUT:g} seconds"
+            f"{key} of profile {profile_id} did not finish within {timeout:g} seconds"
         ) from None
     except OSError as exc:
-        raise SecretError(
-            f"password_command of profile {profile.id} could not run ({exc.strerror})"
-        ) from None
+        raise SecretError(f"{key} of profile {profile_id} could not run ({exc.strerror})") from None
     if done.returncode != 0:
-        # Output is deliberately not echoed: it may hold the secret or part of it.
-        raise SecretError(
-            f"password_command of profile {profile.id} failed with exit code {done.returncode}"
-        )
+        raise SecretError(f"{key} of profile {profile_id} failed with exit code {done.returncode}")
     lines = done.stdout.decode("utf-8", "replace").splitlines()
-    if not lines or not lines[0]:
-        raise SecretError(f"password_command of profile {profile.id} printed no password")
-    return lines[0]
+    if not lines or not lines[0].strip():
+        raise SecretError(f"{key} of profile {profile_id} printed no {what}")
+    return lines[0].strip() if key == "token_command" else lines[0]
 
 
 def keyring_password(profile_id: str) -> str | None:

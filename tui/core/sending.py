@@ -151,7 +151,7 @@ class Attempt:
         except MessageInputError as exc:
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"Not sent: {exc.reason}.")
         try:
-            secret, problem = self._before_connecting()
+            secret, problem = await self._before_connecting()
         except KeyboardInterrupt:  # Ctrl-C at the password prompt
             return INTERRUPTED
         if problem is not None:
@@ -179,7 +179,7 @@ class Attempt:
         """Send a message that is ready for the wire as its caller wrote it (`sendmail`):
         kept in the outbox first, like every message, and settled there as `send` does."""
         try:
-            secret, problem = self._before_connecting()
+            secret, problem = await self._before_connecting()
         except KeyboardInterrupt:  # Ctrl-C at the password prompt
             return INTERRUPTED
         if problem is not None:
@@ -220,7 +220,7 @@ class Attempt:
         if not claims:
             return FlushResult(nothing, (), tuple(skipped))
         try:
-            secret, problem = self._before_connecting()
+            secret, problem = await self._before_connecting()
         except BaseException:
             for claim in claims:
                 claim.release()
@@ -257,7 +257,7 @@ class Attempt:
             addresses = [parse_mailbox(r, "rcpt").ascii_addr_spec() for r in rcpts]
         except MessageInputError as exc:
             return AttemptResult(Outcome.INPUT, ExitCode.DATAERR, f"cannot tell: {exc.reason}.")
-        secret, problem = self._before_connecting()
+        secret, problem = await self._before_connecting()
         if problem is not None:
             if problem.diagnosis is not None and problem.diagnosis.kind == "auth-over-plaintext":
                 return problem._replace(summary=f"will be refused: {problem.summary}")
@@ -273,15 +273,24 @@ class Attempt:
 
     # -- before and during the session ---------------------------------------------------------
 
-    def _before_connecting(self) -> tuple[str | None, AttemptResult | None]:
+    async def _before_connecting(self) -> tuple[str | None, AttemptResult | None]:
         """What every attempt checks first: no password over plain text, and the password
-        itself. Returns (password, None), or (None, the failure) without any connection."""
+        (or OAuth2 access token) itself. Returns (secret, None), or (None, the failure)
+        without any connection."""
         profile = self.profile
         context = Context(profile, self.profiles)
         if profile.logs_in and profile.security == "none":
             return None, early_failure(context, Failure("config", error="plaintext-auth"))
         if not profile.logs_in or self.password is not None:
             return self.password if profile.logs_in else None, None
+        if profile.uses_token and (profile.token_command or profile.oauth):
+            from tui.core.oauth.tokens import TokenError, access_token
+
+            try:  # a refresh is a trip to the provider: not on the event loop
+                return await asyncio.to_thread(access_token, profile), None
+            except TokenError as exc:
+                failure = Failure("auth", error=exc.error, detail=f"{exc}.")
+                return None, early_failure(context, failure)
         try:
             return resolve_password(profile, self.prompt), None
         except SecretError as exc:

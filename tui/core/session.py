@@ -12,7 +12,7 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import aiosmtplib
 from aiosmtplib.esmtp import parse_esmtp_extensions
@@ -24,11 +24,12 @@ from tui.core.profiles import Profile
 from tui.core.reporter import Reporter
 from tui.core.reports import Journal, MessageReport, SessionReport, Stop
 from tui.core.results import PHASES, Failure
-from tui.core.smtp_client import StartTlsInjection, TracingSMTP, UnexpectedReply
+from tui.core.smtp_client import BearerReply, StartTlsInjection, TracingSMTP, UnexpectedReply
 from tui.core.transaction import MailTransaction, reset
 from tui.core.transcript import Listener, Mark, printable
 
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
+BEARER_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 ESMTP_OFFERS = ("STARTTLS", "AUTH", "SIZE", "SMTPUTF8", "8BITMIME", "PIPELINING")
 
 
@@ -54,10 +55,13 @@ class SmtpSession:
         password: str | None,
         listener: Listener,
         journal: Journal | None = None,
+        renew: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.profile = profile
         self.password = password
         self.journal = journal
+        # A new access token after the server refused one (XOAUTH2, OAUTHBEARER).
+        self.renew = renew if renew is not None else default_renewal(profile)
         self.reporter = Reporter(profile, password, listener)
         self.report = self.reporter.report
         self.connector = Connector(profile, self.reporter.emit)
@@ -345,21 +349,74 @@ class SmtpSession:
         assert self.password is not None and profile.username is not None
         self.reporter.state("authenticating")
         started = time.perf_counter()
+        if method in BEARER_MECHANISMS:
+            await self._authenticate_bearer(smtp, method)
+            self.reporter.timed("auth", started)
+            return
         calls = {
             "PLAIN": smtp.auth_plain,
             "LOGIN": smtp.auth_login,
             "CRAM-MD5": smtp.auth_crammd5,
-            "XOAUTH2": smtp.auth_xoauth2,
         }
         # Exactly one AUTH: a wrong password must not be retried through other methods.
         await self.reporter.command("auth", calls[method](profile.username, self.password))
         self.reporter.timed("auth", started)
+
+    async def _authenticate_bearer(self, smtp: TracingSMTP, method: str) -> None:
+        """AUTH with the access token; when the server says the token itself is no good,
+        exactly one new token and one more AUTH, never a loop."""
+        profile = self.profile
+        assert self.password is not None and profile.username is not None
+        reply = await self._bearer_once(smtp, method, self.password)
+        if reply.response.code == 235:
+            return
+        if reply.token_rejected and self.renew is not None:
+            self.reporter.emit(Mark.INFO, "the server refused the access token; getting a new one")
+            from tui.core.oauth.tokens import TokenError
+
+            try:
+                token = await self.renew()
+            except TokenError as exc:
+                self.reporter.emit(Mark.ERROR, str(exc))
+                raise Stop(Failure("auth", error=exc.error, detail=f"{exc}.")) from None
+            self.reporter.add_secret(token)
+            self.password = token
+            reply = await self._bearer_once(smtp, method, token)
+            if reply.response.code == 235:
+                return
+        response = reply.response
+        if reply.token_rejected:
+            raise Stop(
+                Failure("auth", code=response.code, text=response.message, error="token-rejected")
+            )
+        raise Stop(Failure("auth", code=response.code, text=response.message))
+
+    async def _bearer_once(self, smtp: TracingSMTP, method: str, token: str) -> BearerReply:
+        assert self.profile.username is not None
+        try:
+            return await smtp.auth_bearer(method, self.profile.username, token)
+        except aiosmtplib.SMTPException as exc:
+            raise Stop(self.reporter.failure_of("auth", exc)) from None
 
     async def _quit(self, smtp: TracingSMTP) -> None:
         try:
             await smtp.quit(timeout=min(5.0, self.profile.timeout))
         except (aiosmtplib.SMTPException, ConnectionError, TimeoutError):
             smtp.close()
+
+
+def default_renewal(profile: Profile) -> Callable[[], Awaitable[str]] | None:
+    """How a session of `profile` gets a new access token: its token_command run again, or a
+    refresh with the kept refresh token (in a thread: it is a trip to the provider)."""
+    if not profile.uses_token or not (profile.token_command or profile.oauth):
+        return None
+
+    async def renew() -> str:
+        from tui.core.oauth.tokens import renew_access_token
+
+        return await asyncio.to_thread(renew_access_token, profile)
+
+    return renew
 
 
 def _default_helo() -> str:

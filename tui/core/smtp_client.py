@@ -9,8 +9,9 @@ fails loudly when a new aiosmtplib takes them away. It also keeps a Ctrl-C that 
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
@@ -18,6 +19,33 @@ from aiosmtplib.typing import Default
 
 from tui.core.cancelling import stop_if_cancelled
 from tui.core.transcript import REDACTED
+
+
+class BearerReply(NamedTuple):
+    """The final reply to a token login, and the JSON error its 334 carried, if any."""
+
+    response: SMTPResponse
+    rejection: dict[str, Any] | None
+
+    @property
+    def token_rejected(self) -> bool:
+        """The server said the token itself is no good (expired, revoked): a new one may do.
+        Not so for a missing scope (403) or a malformed request (400)."""
+        if self.rejection is None:
+            return False
+        status = str(self.rejection.get("status", ""))
+        return status in ("401", "invalid_token")
+
+
+def _bearer_error(message: str) -> dict[str, Any]:
+    """The JSON error of a 334 to a token login (an empty dict when it is unreadable)."""
+    import json
+
+    try:
+        data = json.loads(base64.b64decode(message.strip(), validate=True))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class UnexpectedReply(aiosmtplib.SMTPException):
@@ -113,6 +141,27 @@ class TracingSMTP(aiosmtplib.SMTP):
         protocol = self.protocol
         assert protocol is not None
         await protocol._drain_helper()
+
+    async def auth_bearer(self, mechanism: str, username: str, token: str) -> BearerReply:
+        """AUTH XOAUTH2 or OAUTHBEARER (RFC 7628) with an access token, in one command.
+
+        A server that refuses the token first answers 334 with a base64 JSON error (which
+        aiosmtplib's own `auth_xoauth2` reads past): it is kept, as it says whether a new
+        token can help, and the exchange is ended as each mechanism asks (an empty line for
+        XOAUTH2, a ^A for OAUTHBEARER), which brings the final refusal."""
+        if mechanism == "XOAUTH2":
+            blob = f"user={username}\x01auth=Bearer {token}\x01\x01"
+        else:  # the GS2 header names the user, with "," and "=" escaped (RFC 5801)
+            name = username.replace("=", "=3D").replace(",", "=2C")
+            blob = f"n,a={name},\x01auth=Bearer {token}\x01\x01"
+        encoded = base64.b64encode(blob.encode("utf-8"))
+        response = await self.execute_command(b"AUTH", mechanism.encode("ascii"), encoded)
+        rejection: dict[str, Any] | None = None
+        if response.code == 334:
+            rejection = _bearer_error(response.message)
+            end = b"" if mechanism == "XOAUTH2" else base64.b64encode(b"\x01")
+            response = await self.execute_command(end)
+        return BearerReply(response, rejection)
 
     def _redacted(self, args: tuple[bytes, ...]) -> str:
         if self._last_code == 334:

@@ -531,6 +531,18 @@ LOCAL_RULES: tuple[LocalRule, ...] = (
     ),
     LocalRule("auth-method", Kind.AUTH_METHOD, "{detail}"),
     LocalRule("no-password", Kind.NO_PASSWORD, "{detail}"),
+    # OAuth2 (tui/core/oauth/tokens.py words the detail: what happened and what to do)
+    LocalRule("sign-in", Kind.SIGN_IN, "Not sent: {detail}"),
+    LocalRule("token-command", Kind.TOKEN_COMMAND, "Not sent: {detail}"),
+    LocalRule("token-server", Kind.TOKEN_SERVER, "Not sent for now: {detail}"),
+    LocalRule(
+        "token-rejected",
+        Kind.TOKEN_REJECTED,
+        "The server {hostname} refused the access token for {user}{said}, a fresh one too: "
+        "sign in again (mailtui login {profile_id}, or your token helper's own sign-in), and "
+        "check that the account may send by SMTP with OAuth2 (the scope, SMTP AUTH allowed "
+        "for the mailbox).",
+    ),
     LocalRule("input", Kind.INPUT, "Not sent: {detail}."),
     LocalRule("config", Kind.CONFIG, "{detail}"),
     LocalRule(

@@ -58,6 +58,9 @@ class ServerSpec:
     tls_context: ssl.SSLContext | None = None
     require_starttls: bool = False
     users: dict[str, str] | None = None  # login -> password; None: no AUTH offered
+    # Whether an OAuth2 access token is good for a login (XOAUTH2, OAUTHBEARER); None: the
+    # token is checked like a password.
+    bearer: Callable[[str, str], bool] | None = None
     auth_required: bool = False
     relay_networks: tuple[str, ...] | None = None  # None: relays for everyone
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> full reply line
@@ -155,7 +158,7 @@ class MailSink:
         return AuthResult(success=False, handled=False)
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
-        """XOAUTH2 as Gmail and Outlook speak it; the token is checked like a password."""
+        """XOAUTH2 as Gmail and Outlook speak it."""
         self.login_attempts += 1
         blob = args[1] if len(args) > 1 else ""
         try:
@@ -165,8 +168,36 @@ class MailSink:
         except (ValueError, IndexError):
             await server.push("501 5.5.2 Cannot decode XOAUTH2 response")
             return AuthResult(success=False, handled=True)
-        if (self.spec.users or {}).get(login) == token:
+        return await self._bearer(server, login, token)
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        """OAUTHBEARER (RFC 7628): a GS2 header naming the user, then the token."""
+        self.login_attempts += 1
+        blob = args[1] if len(args) > 1 else ""
+        try:
+            header, token_field = (
+                base64.b64decode(blob, validate=True).decode("utf-8").split("\x01")[:2]
+            )
+            login = header.split(",")[1].removeprefix("a=").replace("=2C", ",")
+            login = login.replace("=3D", "=")
+            token = token_field.removeprefix("auth=Bearer ")
+        except (ValueError, IndexError):
+            await server.push("501 5.5.2 Cannot decode OAUTHBEARER response")
+            return AuthResult(success=False, handled=True)
+        return await self._bearer(server, login, token)
+
+    async def _bearer(self, server: SMTP, login: str, token: str) -> AuthResult:
+        """Accept a good token; refuse another as Gmail does: a 334 with a JSON error, the
+        client's empty answer, then 535."""
+        if self.spec.bearer is None:
+            good = (self.spec.users or {}).get(login) == token
+        else:
+            good = self.spec.bearer(login, token)
+        if good:
             return AuthResult(success=True, auth_data=LoginPassword(login.encode(), b""))
+        if self.spec.bearer is not None:
+            error = '{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
+            await server.challenge_auth(error)
         return AuthResult(success=False, handled=False)
 
     async def auth_CRAM__MD5(self, server: SMTP, args: list[str]) -> AuthResult:
@@ -227,7 +258,7 @@ async def start_server(spec: ServerSpec, host: str = "127.0.0.1", port: int = 0)
     if spec.security == "starttls":
         kwargs["tls_context"] = spec.tls_context
         kwargs["require_starttls"] = spec.require_starttls
-    if spec.users is not None:
+    if spec.users is not None or spec.bearer is not None:
         kwargs["authenticator"] = sink.authenticate
         kwargs["auth_required"] = spec.auth_required
         # aiosmtpd only knows about STARTTLS; an implicit-TLS socket is encrypted already.

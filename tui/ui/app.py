@@ -221,6 +221,8 @@ class MailtuiApp(KeysInOrder, Workspace):
         """The profile's secret from its sources, else (with `ask`) a masked prompt."""
         if not profile.logs_in:
             return None
+        if profile.uses_token and (profile.token_command or profile.oauth):
+            return None  # the send gets (and renews) its access token itself
         try:
             return await asyncio.to_thread(resolve_password, profile)
         except SecretError:

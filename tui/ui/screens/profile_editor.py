@@ -25,6 +25,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from tui.core import sending
 from tui.core.profiles import (
     AUTH_VALUES,
+    BEARER_METHODS,
     DEFAULT_PORTS,
     IMAP_DEFAULT_PORTS,
     PROFILE_ID_RE,
@@ -57,7 +58,8 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("timeout", "Timeout (s)", "30 (default)"),
 ]
 LOGIN_ONLY = ("username", "password_command", "secret")
-UNSHOWN = ("password", "addresses", "default")  # kept from the file, not in the form
+# Kept from the file, not in the form (token_command and [oauth] only with a token login).
+UNSHOWN = ("password", "addresses", "default", "token_command", "oauth")
 # The [imap] table's keys in the form (key, label, placeholder); those in SELECTS as
 # "imap-KEY" are choices. Its other keys (IMAP_UNSHOWN) are kept from the file.
 IMAP_FIELDS: list[tuple[str, str, str]] = [
@@ -249,6 +251,13 @@ class ProfileEditor(Screen[Profile | None]):
                 data["addresses"] = list(self.original.addresses)
             if self.original.default and not self.new_id:  # a copy would be a second default
                 data["default"] = True
+            if data["auth"] in BEARER_METHODS:
+                if self.original.token_command is not None:
+                    data["token_command"] = self.original.token_command
+                if self.original.oauth is not None:
+                    from tui.core.oauth.settings import oauth_to_toml
+
+                    data["oauth"] = oauth_to_toml(self.original.oauth)
         imap = self._raw_imap()
         if imap is not None:
             data["imap"] = imap
