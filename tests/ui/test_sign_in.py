@@ -56,3 +56,22 @@ async def test_cancelling_the_sign_in_sends_nothing_and_keeps_the_message(
         assert app.form.draft().to == ("bob@example.org",)
         assert store.load("portal") is None
     assert oauth_portal.messages == []
+
+
+async def test_the_profile_editor_offers_the_sign_in(
+    home: Path, oauth_portal: RunningServer, pki: Pki, oauth_server: OAuthServer
+) -> None:
+    from tui.ui.screens.profile_editor import ProfileEditor
+
+    oauth_profile(home, oauth_portal, pki, oauth_server)
+    app = MailtuiApp(profile_id="portal")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await wait_for(pilot, lambda: bool(oauth_server.device_codes))
+        [user_code] = oauth_server.device_codes.values()
+        oauth_server.approve(user_code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
+        assert store.load("portal") is not None
