@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Footer, Label, Static
 
 if TYPE_CHECKING:
     from tui.core.profiles import Profile
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class SignInScreen(ModalScreen[bool | None]):
     """Shows the device code and waits; Esc cancels, and nothing is kept."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="sign-in.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel sign-in", id="sign-in.cancel")]
 
     def __init__(self, profile: Profile, reason: str | None = None) -> None:
         super().__init__()
@@ -33,16 +33,14 @@ class SignInScreen(ModalScreen[bool | None]):
         self.signed_in = False
 
     def compose(self) -> ComposeResult:
+        # At 80x24 the QR code takes 16 lines: the title, the steps beside it and one line of
+        # state are all the rest can have (Esc, in the footer, cancels).
         with Vertical(id="sign-in-box", classes="dialog"):
-            yield Label(Text(f"Sign in for {self.profile.name}"), classes="title")
-            if self.reason:
-                yield Static(Text(self.reason), id="sign-in-reason", classes="hint")
+            yield Label(Text(f"Sign in for {self.profile.name}", style="bold"))
             with VerticalScroll(id="sign-in-body"), Horizontal(id="sign-in-row"):
                 yield Static(Text("Asking the provider for a code…"), id="sign-in-steps")
                 yield Static(id="sign-in-qr")
             yield Static(id="sign-in-state")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="sign-in-cancel", variant="default")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -59,6 +57,7 @@ class SignInScreen(ModalScreen[bool | None]):
                 code = flow.code
                 steps.update(
                     Text.assemble(
+                        f"{self.reason}\n\n" if self.reason else "",
                         "1. Open ",
                         (code.verification_uri, "bold underline"),
                         " on any device (or scan the code below with a phone).\n",
@@ -77,17 +76,12 @@ class SignInScreen(ModalScreen[bool | None]):
 
                 done = await flow.wait(polling)
         except SignInError as exc:
-            state.update(Text(f"Not signed in: {exc}", style="bold red"))
-            self.query_one("#sign-in-cancel", Button).label = "Close"
+            state.update(Text(f"Not signed in: {exc} (Esc closes)", style="bold red"))
             return
         self.signed_in = True
         state.update(Text(f"Signed in. The tokens are kept in {done.kept_in}.", style="green"))
         self.notify(f"Signed in for {self.profile.name}.", markup=False)
         self.dismiss(True)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "sign-in-cancel":
-            self.action_cancel()
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "sign-in")  # stops the polling; nothing was kept
