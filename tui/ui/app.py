@@ -218,8 +218,11 @@ class MailtuiApp(KeysInOrder, Workspace):
         return True
 
     async def password_for(self, profile: Profile, ask: bool = True) -> str | None:
-        """The profile's secret from its sources, else (with `ask`) a masked prompt."""
-        if not profile.logs_in:
+        """The profile's secret from its sources, else (with `ask`) a masked prompt. None
+        for an OAuth2 token login: the attempt gets its token itself."""
+        if not profile.logs_in or (
+            profile.uses_token and (profile.token_command is not None or profile.oauth is not None)
+        ):
             return None
         if profile.uses_token and (profile.token_command or profile.oauth):
             return None  # the send gets (and renews) its access token itself

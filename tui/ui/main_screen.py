@@ -303,8 +303,15 @@ class MainScreen(Screen[None]):
                 return
             profile = chosen
             pane.begin(f"send with {profile.name}")
+            if not await self._signed_in(profile):
+                pane.state = "cancelled"
+                self.explain(
+                    f"Not sent: {profile.name} signs in with OAuth2 and the sign-in did not "
+                    "finish. The message is still here; send again to sign in."
+                )
+                return
             password = await host.password_for(profile)
-            if profile.logs_in and password is None:
+            if profile.logs_in and password is None and not _token_login(profile):
                 pane.state = "cancelled"
                 self.explain("Not sent: no password was given. The message is still here.")
                 return
@@ -341,6 +348,21 @@ class MainScreen(Screen[None]):
             host.reload_profiles()
             raise
         self._after_attempt(profile, result, local)
+
+    async def _signed_in(self, profile: Profile) -> bool:
+        """A profile that signs in with mailtui's own OAuth2 ([oauth]) and has no tokens
+        yet: the sign-in screen opens instead of a failed send. True when it may go on."""
+        if not (profile.uses_token and profile.oauth is not None):
+            return True
+        from tui.core.oauth import store
+
+        if await asyncio.to_thread(store.load, profile.id) is not None:
+            return True
+        from tui.ui.screens.sign_in import SignInScreen
+
+        reason = f"{profile.name} sends with an OAuth2 sign-in, and it has none yet."
+        signed = await self.app.push_screen_wait(SignInScreen(profile, reason))
+        return bool(signed)
 
     def _after_attempt(
         self, profile: Profile, result: AttemptResult, local: str | None = None
@@ -471,7 +493,7 @@ class MainScreen(Screen[None]):
         pane.begin(f"check {profile.name}")
         self.explain(None)
         password = await host.password_for(profile)
-        if profile.logs_in and password is None:
+        if profile.logs_in and password is None and not _token_login(profile):
             pane.state = "cancelled"
             return
         draft = self.form.draft()
@@ -639,3 +661,8 @@ class MainScreen(Screen[None]):
             timeout=10,
             markup=False,
         )
+
+
+def _token_login(profile: Profile) -> bool:
+    """The login is an OAuth2 token the attempt fetches itself (token_command or [oauth])."""
+    return profile.uses_token and (profile.token_command is not None or profile.oauth is not None)

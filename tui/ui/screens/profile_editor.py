@@ -106,6 +106,7 @@ class ProfileEditor(Screen[Profile | None]):
         Binding("f4", "check", "Check", id="editor.check"),
         Binding("f5", "check_imap", "Check IMAP", id="editor.check-imap"),
         Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+        Binding("f6", "sign_in", "Sign in", id="editor.sign-in"),
     ]
 
     def __init__(
@@ -424,6 +425,21 @@ class ProfileEditor(Screen[Profile | None]):
         kept = " (password in the system keyring)" if secret and profile.logs_in else ""
         self.notify(f"Saved {path}{kept}", markup=False)
         self.dismiss(profile)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sign_in":  # offered for a profile that signs in with [oauth]
+            original = self.original
+            return original is not None and original.uses_token and original.oauth is not None
+        return True
+
+    def action_sign_in(self) -> None:
+        """Sign in (again) with the provider: the tokens are kept for this profile's sends."""
+        from tui.ui.screens.sign_in import SignInScreen
+
+        profile = self.original
+        if profile is None or profile.oauth is None:
+            return
+        self.app.push_screen(SignInScreen(profile))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
