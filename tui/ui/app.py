@@ -224,8 +224,6 @@ class MailtuiApp(KeysInOrder, Workspace):
             profile.uses_token and (profile.token_command is not None or profile.oauth is not None)
         ):
             return None
-        if profile.uses_token and (profile.token_command or profile.oauth):
-            return None  # the send gets (and renews) its access token itself
         try:
             return await asyncio.to_thread(resolve_password, profile)
         except SecretError:
