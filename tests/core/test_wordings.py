@@ -396,3 +396,62 @@ def test_every_failure_the_session_reports_has_its_words(home: Path) -> None:
             said = diagnose(Failure(stage, error=error, detail="x"), Context(profile))
             assert "does not know" not in said.explanation, (error, stage)
     assert len(errors) > 20
+
+
+# Each provider that wants an app password, as its server greets and refuses a wrong login.
+APP_PASSWORD_CASES = [
+    ("smtp.gmail.com ESMTP d2e1a72fcca58-7a1 - gsmtp",
+     "535-5.7.8 Username and Password not accepted. For more information, go to\n"
+     "535 5.7.8  https://support.google.com/mail/?p=BadCredentials d2e1a72fcca58-7a1 - gsmtp",
+     "Gmail", "myaccount.google.com/apppasswords"),
+    ("smtp.mail.yahoo.com ESMTP ready", "535 5.7.0 (#AUTH003) Authentication failed",
+     "Yahoo Mail", "login.yahoo.com/account/security"),
+    ("smtp.aol.com ESMTP ready", "535 5.7.0 (#AUTH003) Authentication failed",
+     "AOL Mail", "login.aol.com/account/security"),
+    ("smtp.mail.me.com ESMTP", "535 5.7.8 Authentication failed",
+     "iCloud Mail", "account.apple.com"),
+    ("smtp.fastmail.com ESMTP ready", "535 5.7.0 Incorrect username or password.",
+     "Fastmail", "app.fastmail.com/settings/security/apps"),
+    ("mx.example.net ESMTP Postfix", "535 5.7.8 Error: authentication failed: bad password",
+     None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("greeting", "reply", "provider", "page"), APP_PASSWORD_CASES)
+async def test_a_wrong_password_at_an_app_password_provider_says_so(
+    home: Path,
+    servers: ServerThread,
+    pki: Pki,
+    greeting: str,
+    reply: str,
+    provider: str | None,
+    page: str | None,
+) -> None:
+    """Told apart by the name the server greets with (on loopback the profile's host is
+    127.0.0.1); a server that is none of them keeps the plain wrong-password sentence."""
+    server = start_scripted(
+        servers,
+        dialogue({"AUTH": reply}, greeting=f"220 {greeting}", tls_context=pki.server_context),
+    )
+    portal_profile(home, server, pki)  # type: ignore[arg-type]
+    profile = load_profiles().get("portal")
+    assert profile is not None
+    result = await sending.send(profile, DRAFT, probe=())
+    assert result.diagnosis is not None and result.exit_code == 77
+    if provider is None:
+        assert result.diagnosis.kind == Kind.BAD_CREDENTIALS, result.summary
+        return
+    assert result.diagnosis.kind == Kind.APP_PASSWORD, result.summary
+    assert result.summary.startswith(
+        f"{provider} needs an app password, not your account password (it said"
+    ), result.summary
+    assert page in result.summary and "profile portal" in result.summary
+
+
+def test_the_profile_host_names_the_provider_too() -> None:
+    from tui.core.wordings import app_password_provider
+
+    found = app_password_provider("smtp.mail.me.com")
+    assert found is not None and found.name == "iCloud Mail"
+    assert app_password_provider("smtp.example.org") is None
+    assert app_password_provider("notgmail.com") is None

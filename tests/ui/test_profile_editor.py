@@ -162,3 +162,27 @@ async def test_saving_keeps_the_keys_the_form_does_not_show(
         await wait_for(pilot, lambda: not isinstance(app.screen, ProfileEditor))
         copy = load_profile(home / "profiles" / "isp-copy.toml")
         assert copy.addresses == tuple(addresses) and not copy.default
+
+
+async def test_a_provider_that_wants_an_app_password_is_named_with_its_page(
+    home: Path, plain_server: RunningServer
+) -> None:
+    isp_profile(home, plain_server)  # not a first run: no welcome screen
+    app = MailtuiApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
+        await pilot.pause()
+        editor = app.screen
+        hint = editor.query_one("#app-password-hint")
+        assert not hint.display
+        editor.query_one("#f-provider", Select).value = "portal"  # login: auto
+        editor.query_one("#f-host", Input).value = "smtp.mail.yahoo.com"
+        await pilot.pause()
+        assert hint.display
+        text = str(hint.render())
+        assert "Yahoo Mail wants an app password here" in text
+        assert "https://login.yahoo.com/account/security" in text
+        editor.query_one("#f-host", Input).value = "smtp.isp.example"
+        await pilot.pause()
+        assert not hint.display

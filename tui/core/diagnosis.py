@@ -18,6 +18,7 @@ from tui.core.reports import MessageReport, SessionReport
 from tui.core.results import AttemptResult, Diagnosis, ExitCode, Failure, Outcome, in_brief
 from tui.core.transcript import printable
 from tui.core.wordings import (
+    APP_PASSWORD_SENTENCE,
     CERT_REASONS,
     LOCAL_RULES,
     PORT_BLOCKED_SENTENCE,
@@ -25,6 +26,7 @@ from tui.core.wordings import (
     RELAY_PROBABLY_SENTENCE,
     REPLY_RULES,
     ReplyRule,
+    app_password_provider,
 )
 
 SUBMISSION_PORTS = (587, 465)
@@ -42,6 +44,7 @@ class Context(NamedTuple):
     probe: dict[int, bool] | None = None  # which ports of the host answered from here
     outside: bool = False  # used outside the networks its profile lists
     worked_elsewhere: bool = False  # this profile worked on another network
+    greeting: str = ""  # the server's 220 text: who it says it is
 
 
 # -- one sentence from a reply ---------------------------------------------------------------
@@ -171,6 +174,10 @@ def diagnose(failure: Failure, context: Context) -> Diagnosis:
             Kind.PROTOCOL,
             "The server at {host} failed in a way mailtui does not know ({detail}).",
         )
+    provider = app_password_provider(profile.host, context.greeting)
+    if kind is Kind.BAD_CREDENTIALS and provider is not None and not profile.uses_token:
+        kind, sentence = Kind.APP_PASSWORD, APP_PASSWORD_SENTENCE
+        facts.update(provider=provider.name, how=provider.how)
     open_port = _port_blocked(kind, context)
     if open_port is not None:
         kind, sentence = Kind.PORT_BLOCKED, PORT_BLOCKED_SENTENCE

@@ -444,6 +444,7 @@ class _Run:
             self.probe,
             outside_networks(self.profile, self.local_address, client),
             self.history.worked_elsewhere(self.identity, self.profile.id),
+            self.session.report.greeting,
         )
 
     def _judge(

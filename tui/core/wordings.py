@@ -676,3 +676,74 @@ PORT_BLOCKED_SENTENCE = (
     '{open_port} and security = "{open_security}" in {file}, with a login, or use a profile '
     "that sends there."
 )
+
+
+# -- providers that want an app password -------------------------------------------------------
+
+
+class AppPasswordProvider(NamedTuple):
+    """A provider whose SMTP login takes an app password, not the account's own password:
+    told apart by the profile's host or by the name its server greets with."""
+
+    name: str
+    domains: tuple[str, ...]  # its SMTP servers' host names end in one of these
+    how: str  # where and how an app password is made, for the sentence
+    source: str
+
+
+APP_PASSWORD_PROVIDERS: tuple[AppPasswordProvider, ...] = (
+    AppPasswordProvider(
+        "Gmail",
+        ("gmail.com", "googlemail.com", "google.com"),
+        "turn on 2-Step Verification, then create one at https://myaccount.google.com/"
+        'apppasswords (or sign in with OAuth2: auth = "xoauth2")',
+        "support.google.com/accounts/answer/185833",
+    ),
+    AppPasswordProvider(
+        "Yahoo Mail",
+        ("yahoo.com", "yahoodns.net"),
+        "create one under Account security at https://login.yahoo.com/account/security "
+        "(Generate app password)",
+        "help.yahoo.com, 'Generate and manage third-party app passwords'",
+    ),
+    AppPasswordProvider(
+        "AOL Mail",
+        ("aol.com",),
+        "create one under Account security at https://login.aol.com/account/security "
+        "(Generate app password)",
+        "help.aol.com, 'Create and manage app password'",
+    ),
+    AppPasswordProvider(
+        "iCloud Mail",
+        ("me.com", "icloud.com"),
+        "create an app-specific password at https://account.apple.com (Sign-In and "
+        "Security, App-Specific Passwords); two-factor authentication must be on",
+        "support.apple.com/102654",
+    ),
+    AppPasswordProvider(
+        "Fastmail",
+        ("fastmail.com", "messagingengine.com"),
+        "create an app password at https://app.fastmail.com/settings/security/apps "
+        "(Settings, Privacy & Security, Manage app passwords and access), with SMTP access",
+        "fastmail.help, 'App passwords'",
+    ),
+)
+
+APP_PASSWORD_SENTENCE = (
+    "{provider} needs an app password, not your account password{said}: {how}, and use it "
+    "as the password of profile {profile_id}."
+)
+
+
+def app_password_provider(host: str, greeting: str = "") -> AppPasswordProvider | None:
+    """The provider behind `host` (a profile's SMTP host), or behind the name the server
+    greets with (the first word of its 220 text), when it wants app passwords."""
+    names = [host.lower().rstrip(".")]
+    first = greeting.split(None, 1)[0].lower().rstrip(".") if greeting.strip() else ""
+    if first:
+        names.append(first)
+    for provider in APP_PASSWORD_PROVIDERS:
+        for name in names:
+            if any(name == d or name.endswith("." + d) for d in provider.domains):
+                return provider
+    return None

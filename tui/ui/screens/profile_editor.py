@@ -167,6 +167,7 @@ class ProfileEditor(Screen[Profile | None]):
                                     placeholder="optional: kept in the keyring, never in the file",
                                 )
                             yield Static(classes="ferror", id="e-secret")
+                            yield Static(id="app-password-hint", classes="hint")
                 yield from self._compose_imap()
                 with Horizontal(id="editor-buttons"):
                     yield Button("Save", id="save", variant="primary")
@@ -381,9 +382,23 @@ class ProfileEditor(Screen[Profile | None]):
                 security.value = "starttls"
 
     def _follow_choices(self) -> None:
-        """Port placeholder from security; login fields only with a login."""
+        """Port placeholder from security; login fields only with a login; the provider's
+        app-password page when the server is one that wants an app password."""
         security = self.query_one("#f-security", Select).value
         auth = self.query_one("#f-auth", Select).value
+        from tui.core.wordings import app_password_provider
+
+        host = self.query_one("#f-host", Input).value.strip()
+        wants = app_password_provider(host) if host else None
+        hint = self.query_one("#app-password-hint", Static)
+        hint.display = wants is not None and auth not in ("none", "xoauth2", "oauthbearer")
+        if wants is not None:
+            hint.update(
+                Text(
+                    f"{wants.name} wants an app password here, not your account "
+                    f"password: {wants.how}."
+                )
+            )
         if isinstance(security, str) and security in DEFAULT_PORTS:
             self.query_one("#f-port", Input).placeholder = f"{DEFAULT_PORTS[security]} (default)"
         for key in LOGIN_ONLY:
