@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Label
 
 from tests.conftest import Pki, isp_profile, portal_profile, write_profile
@@ -137,12 +138,13 @@ async def test_switch_profile_from_palette_changes_from(
     async with app.run_test(size=(160, 48)) as pilot:
         assert "jane@isp.example" in screen_text(pilot, "#from")
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Switch to profile: Web")
-        await pilot.pause(0.3)
+        # The palette searches in the background: Enter once the hit is listed (a busy
+        # machine takes longer than any fixed pause).
+        await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.active_id == "portal"
+        await wait_for(pilot, lambda: app.active_id == "portal")
         assert "jane@portal.example" in screen_text(pilot, "#from")
         await pilot.press("ctrl+t")  # one key switches back
         await pilot.pause()
@@ -267,10 +269,11 @@ async def test_duplicate_then_delete_profile_with_confirmation(
         assert (home / "profiles" / "isp-copy.toml").exists()
         assert app.active_id == "isp-copy"
         await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Delete profile")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: bool(app.screen.query("#no")))
         focused = app.focused
         assert focused is not None and focused.id == "no"  # Cancel, drawn as the default
         assert app.screen.query_one("#no", Button).variant == "primary"
