@@ -517,3 +517,60 @@ def test_sweep_removes_what_dead_writers_left_in_tmp(home: Path) -> None:
     os.utime(ancient, (1_000_000_000, 1_000_000_000))
     assert sweep_tmp(folder) == 2
     assert [p.name for p in (folder / "tmp").iterdir()] == [mine.name]
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _died_after_its_sent_copy(box: Outbox, delivered_to: tuple[str, ...] = ()) -> str:
+    """A sender that had the server's 250, filed its sent/ copy, and was killed before it
+    took the message out of the outbox: its lock gone, its record saying data-sent."""
+    from tui.core.message import Prepared
+
+    claim = box.add(
+        Prepared(
+            "jane@isp.example",
+            ("bob@example.org",),
+            b"Subject: Accepted\r\n\r\nHello\r\n",
+            False,
+            "<accepted@isp.example>",
+            "Accepted",
+        ),
+        "isp",
+    )
+    box.end_of_data(claim)
+    assert box._file_sent(claim) == []
+    box._update(claim, pid=_dead_pid(), delivered_to=delivered_to)
+    claim.release()
+    return claim.entry.id
+
+
+def test_a_sender_killed_between_its_sent_copy_and_the_removal_leaves_it_in_sent_only(
+    home: Path,
+) -> None:
+    """Seen once in CI under kill -9 at random moments: the message was in sent/ and in the
+    outbox as "unknown" (which invites a resend by hand). The sent/ copy is made only after
+    the 250, under the entry's name, so the next sweep (every flush) finishes the move."""
+    from tui.core import locations
+
+    box = Outbox()
+    entry_id = _died_after_its_sent_copy(box)
+    assert [e.state_label for e in box.entries()] == ["unknown"]  # until the next sweep
+    box.sweep()
+    assert box.entries() == []
+    assert [maildir.base_name(p) for p in maildir.messages(locations.sent_dir())] == [entry_id]
+    # A claim finds it the same way (the app's outbox screen, `outbox retry`).
+    other = _died_after_its_sent_copy(box)
+    assert box.claim(other, states=("unknown",)) is None
+    assert box.entries() == []
+
+
+def test_a_partly_delivered_entry_killed_after_the_dot_stays_unknown(home: Path) -> None:
+    """Its sent/ copy may be from the first delivery: no proof the rest was accepted."""
+    box = Outbox()
+    _died_after_its_sent_copy(box, delivered_to=("carol@example.org",))
+    box.sweep()
+    assert [e.state_label for e in box.entries()] == ["unknown"]

@@ -52,11 +52,12 @@ def deliver(folder: Path, data: bytes, name: str | None = None, sync: bool = Tru
     return path
 
 
-def deliver_file(folder: Path, source: Path, sync: bool = False) -> Path:
+def deliver_file(folder: Path, source: Path, sync: bool = False, name: str | None = None) -> Path:
     """File a copy of the message at `source` into `folder`: a hard link when both are on
-    one file system (no bytes copied), else a copy. The source was synced when written."""
+    one file system (no bytes copied), else a copy. The source was synced when written.
+    `name`, when given, is its Maildir name (the outbox files sent/ copies under theirs)."""
     ensure_maildir(folder)
-    name = unique_name()
+    name = name or unique_name()
     tmp = folder / "tmp" / name
     try:
         try:

@@ -249,6 +249,9 @@ class Outbox:
             claim.release()
             return None
         state = entry.effective_state  # not busy: we hold the lock
+        if entry.state == DATA_SENT and self._accepted(entry):
+            self._remove_claimed(claim)  # its sender died between filing it in sent/ and here
+            return None
         if entry.state == DATA_SENT:  # its sender died after the end of data: write it down
             self._update(claim, state=UNKNOWN, pid=None, last_error=_died_after_dot())
         elif entry.state == SENDING:
@@ -339,10 +342,21 @@ class Outbox:
         try:
             if path is None:
                 raise FileNotFoundError(errno.ENOENT, "the outbox copy is gone")
-            maildir.deliver_file(locations.sent_dir(), path)
+            # Under the entry's own name: a sent/ copy is made only after the server's 250,
+            # so a crash between this and the removal below is recognised (_accepted).
+            maildir.deliver_file(locations.sent_dir(), path, name=claim.entry.id)
         except OSError as exc:
             return [f"its copy could not be written to sent/ ({_why(exc)})"]
         return []
+
+    def _accepted(self, entry: OutboxEntry) -> bool:
+        """A "data-sent" entry whose copy is in sent/ under its name: the server's 250 came
+        (that copy is made only then) and its sender died before taking it out of here. Not
+        for an entry partly delivered before, whose earlier copy has the same name."""
+        if entry.delivered_to:
+            return False
+        sent = locations.sent_dir()
+        return (sent / "new" / entry.id).exists() or maildir.find(sent, entry.id) is not None
 
     def _remove_claimed(self, claim: Claim) -> list[str]:
         """Remove the message and its record (the lock file last, while still held)."""
@@ -479,6 +493,7 @@ class Outbox:
                 ids.add(path.stem)
         for entry_id in ids:
             if self._path(entry_id) is not None:
+                removed += self._finish_accepted(entry_id)
                 continue
             fd = self._lock(entry_id, create=False)  # not while someone is filing it
             if fd is None:
@@ -496,6 +511,22 @@ class Outbox:
             else:
                 claim.release()
         return removed
+
+    def _finish_accepted(self, entry_id: str) -> int:
+        """Take out of the outbox a message the server accepted whose sender died before
+        doing so itself (see _accepted); 1 when it did."""
+        entry = self._read(entry_id)
+        if entry is None or entry.state != DATA_SENT or not self._accepted(entry):
+            return 0
+        fd = self._lock(entry_id, create=False)
+        if fd is None:
+            return 0  # its sender lives and is finishing it now
+        claim = Claim(self, entry, fd)
+        entry = self._read(entry_id)
+        if entry is None or entry.state != DATA_SENT or not self._accepted(entry):
+            claim.release()
+            return 0
+        return 0 if self._remove_claimed(claim) else 1
 
 
 def _why(exc: OSError) -> str:
