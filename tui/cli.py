@@ -582,10 +582,18 @@ def _outbox(args: argparse.Namespace) -> int:
             return ExitCode.USAGE
         # Every id is looked up before any is touched: a mistyped one changes nothing.
         chosen = {entry_id: box.get(entry_id) for entry_id in args.ids}
+        from tui import cli_copies
+
+        copies = {i: cli_copies.pending_copy(i) for i, found in chosen.items() if found is None}
         for entry_id, found in chosen.items():
-            if found is None:
+            if found is None and copies.get(entry_id) is None:
                 _say(f"there is no outbox entry {entry_id}; see 'mailtui outbox list'")
                 return ExitCode.USAGE
+        if copies:  # copies to Sent waiting (or held) by their ids, as the listing shows them
+            code = _outbox_copies(args, copies)
+            chosen = {i: found for i, found in chosen.items() if found is not None}
+            if code or not chosen:
+                return code
         released: set[str] = set()
         for entry in [e for e in chosen.values() if e is not None]:
             try:
@@ -610,6 +618,25 @@ def _outbox(args: argparse.Namespace) -> int:
     if args.action == "flush":
         return _outbox_flush(box, args.transcript)
     return _outbox_list(box)
+
+
+def _outbox_copies(args: argparse.Namespace, copies: dict[str, str | None]) -> int:
+    """`outbox retry|delete ID` for copies to Sent: delete gives up on them; retry tries
+    them now, held or not (the person fixed what held them)."""
+    from tui import cli_copies
+    from tui.core.pending_copies import PendingCopies
+
+    for copy_id, named in copies.items():
+        if args.action == "delete":
+            if not PendingCopies().delete(copy_id):
+                _say(f"{copy_id} is being tried right now; delete it when that try is over")
+                return ExitCode.TEMPFAIL
+            print(f"Deleted {named}; the message itself was sent.")
+        else:
+            profiles = load_profiles().profiles
+            listener = _print_event if args.transcript else None
+            cli_copies.retry_copies(profiles, listener, _prompt, only=copy_id)
+    return 0
 
 
 def _named(entry: OutboxEntryT) -> str:

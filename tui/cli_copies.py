@@ -41,9 +41,11 @@ def retry_copies(
     profiles: Sequence[Profile],
     listener: Listener | None,
     prompt: Callable[[Profile], str | None],
+    only: str | None = None,
 ) -> None:
     """Try every copy waiting for the Sent folder now, whatever its next time (a person
-    asked), except those held for the person; say what became of each in one line."""
+    asked), except those held for the person; with `only`, that copy, held or not (`mailtui
+    outbox retry ID`: the person fixed the password). Say what became of each in one line."""
     from tui.core.pending_copies import PendingCopies
     from tui.core.secrets import SecretError, resolve_password
 
@@ -58,7 +60,7 @@ def retry_copies(
     store = PendingCopies()
     if not store.pending():
         return
-    for retried in store.retry(profiles, listener, password_for, now=float("inf")):
+    for retried in store.retry(profiles, listener, password_for, now=float("inf"), only=only):
         subject = retried.copy.subject or "(no subject)"
         line = _shown(f"copy to Sent of {retried.copy.message_id} ({subject}): ")
         if retried.result.failed:
@@ -78,3 +80,14 @@ def check_line(
 
     found = check_imap(profile, listener, password)
     return f"IMAP:     {_shown(found.summary)}", found.ok
+
+
+def pending_copy(copy_id: str) -> str | None:
+    """The one-line name of the pending copy `copy_id` (as `mailtui outbox` lists it), or
+    None when there is no such copy."""
+    from tui.core.pending_copies import pending
+
+    found = next((c for c in pending() if c.id == copy_id), None)
+    if found is None:
+        return None
+    return _shown(f"the copy to Sent of {found.message_id} ({found.subject or '(no subject)'})")

@@ -161,3 +161,34 @@ def test_check_names_the_sent_folder_or_the_problem(home: Path, leak_guard: Leak
     assert bad.code == 69, bad.out + bad.err
     [line] = [x for x in bad.out.splitlines() if x.startswith("IMAP:")]
     assert "Sent" in line
+
+
+def test_a_held_copy_goes_with_outbox_retry_once_the_password_is_fixed(
+    home: Path, leak_guard: LeakGuard
+) -> None:
+    """Held after a refused login, a copy is not tried again by itself; the person fixes the
+    password (the [imap] settings stay the same) and retries it by the id the listing shows.
+    `outbox delete ID` gives up on one."""
+    pf, dv = require_postfix(), require_dovecot()
+    secret = home.parent / "imap-password"  # outside MAILTUI_HOME, which the leak guard reads
+    secret.write_text("not-the-password\n")
+    profile_with_imap(home, pf, dv, password_command=f"cat {secret}")
+    assert send(leak_guard, "Held copy").code == 0
+    [copy] = PendingCopies().pending()
+    assert copy.held
+    secret.write_text(pf.password_file.read_text())
+    assert "copy to Sent of" not in run_cli(leak_guard, "outbox", "flush", env=FAST).out
+    retried = run_cli(leak_guard, "outbox", "retry", copy.id, env=FAST)
+    assert retried.code == 0, retried.err
+    assert f"copy to Sent of {copy.message_id} (Held copy): copied to Sent on" in retried.out
+    assert not PendingCopies().pending()
+    assert len(in_folder(dv, dv.sent_user, "Sent", copy.message_id)) == 1
+    # Another copy, given up on.
+    secret.write_text("wrong again\n")
+    assert send(leak_guard, "Given up").code == 0
+    [other] = PendingCopies().pending()
+    deleted = run_cli(leak_guard, "outbox", "delete", other.id)
+    assert deleted.code == 0 and "Deleted the copy to Sent of" in deleted.out
+    assert not PendingCopies().pending()
+    unknown = run_cli(leak_guard, "outbox", "retry", "no-such-id")
+    assert unknown.code == 64
