@@ -9,12 +9,9 @@ its code (sending still works, but the copy would not).
 import sys
 from collections.abc import Callable, Sequence
 
+from tui.cli import _shown
 from tui.core.profiles import Profile
-from tui.core.transcript import Listener, printable
-
-
-def _shown(text: str) -> str:
-    return "\n".join(printable(line) for line in text.split("\n"))
+from tui.core.transcript import Listener
 
 
 def list_pending() -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import TYPE_CHECKING
 
+from tui.cli import _say
 from tui.core.profiles import Profile
 from tui.core.results import ExitCode
 
@@ -39,10 +39,6 @@ def login_arguments(login: argparse.ArgumentParser) -> None:
 
 def logout_arguments(logout: argparse.ArgumentParser) -> None:
     logout.add_argument("logout_profile", metavar="ID", help="the profile whose tokens to forget")
-
-
-def _say(text: str) -> None:
-    print(f"mailtui: {text}", file=sys.stderr)
 
 
 def _out(text: str = "") -> None:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tui.cli import _say
 from tui.core.results import ExitCode
 
 if TYPE_CHECKING:
@@ -62,10 +63,6 @@ the one that worked on this network); else the one with default = true.
 Exit codes (sysexits): 0 sent (or queued), 64 usage, 65 bad message, 69 refused, 75
 temporary failure (nothing kept without --queue), 77 login failed, 78 no or bad profile.
 """
-
-
-def _say(text: str) -> None:
-    print(f"mailtui: {text}", file=sys.stderr)
 
 
 def _as_interrupt(signum: int, _frame: object) -> None:

@@ -130,6 +130,17 @@ class Profile(NamedTuple):
         return self.auth in BEARER_METHODS
 
     @property
+    def fetches_token(self) -> bool:
+        """A token login whose token mailtui gets itself (token_command or [oauth]): no
+        password is asked for."""
+        return self.uses_token and (self.token_command is not None or self.oauth is not None)
+
+    @property
+    def signs_in(self) -> bool:
+        """A token login with mailtui's own OAuth2 sign-in (`mailtui login`, the app's)."""
+        return self.uses_token and self.oauth is not None
+
+    @property
     def imap_username(self) -> str | None:
         """Who logs in to IMAP: the `[imap]` username, else the SMTP one."""
         if self.imap is None:

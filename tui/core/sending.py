@@ -283,7 +283,7 @@ class Attempt:
             return None, early_failure(context, Failure("config", error="plaintext-auth"))
         if not profile.logs_in or self.password is not None:
             return self.password if profile.logs_in else None, None
-        if profile.uses_token and (profile.token_command or profile.oauth):
+        if profile.fetches_token:
             from tui.core.oauth.tokens import TokenError, access_token
 
             try:  # a refresh is a trip to the provider: not on the event loop

@@ -220,9 +220,7 @@ class MailtuiApp(KeysInOrder, Workspace):
     async def password_for(self, profile: Profile, ask: bool = True) -> str | None:
         """The profile's secret from its sources, else (with `ask`) a masked prompt. None
         for an OAuth2 token login: the attempt gets its token itself."""
-        if not profile.logs_in or (
-            profile.uses_token and (profile.token_command is not None or profile.oauth is not None)
-        ):
+        if not profile.logs_in or profile.fetches_token:
             return None
         try:
             return await asyncio.to_thread(resolve_password, profile)

@@ -311,7 +311,7 @@ class MainScreen(Screen[None]):
                 )
                 return
             password = await host.password_for(profile)
-            if profile.logs_in and password is None and not _token_login(profile):
+            if profile.logs_in and password is None and not profile.fetches_token:
                 pane.state = "cancelled"
                 self.explain("Not sent: no password was given. The message is still here.")
                 return
@@ -352,7 +352,7 @@ class MainScreen(Screen[None]):
     async def _signed_in(self, profile: Profile) -> bool:
         """A profile that signs in with mailtui's own OAuth2 ([oauth]) and has no tokens
         yet: the sign-in screen opens instead of a failed send. True when it may go on."""
-        if not (profile.uses_token and profile.oauth is not None):
+        if not profile.signs_in:
             return True
         from tui.core.oauth import store
 
@@ -493,7 +493,7 @@ class MainScreen(Screen[None]):
         pane.begin(f"check {profile.name}")
         self.explain(None)
         password = await host.password_for(profile)
-        if profile.logs_in and password is None and not _token_login(profile):
+        if profile.logs_in and password is None and not profile.fetches_token:
             pane.state = "cancelled"
             return
         draft = self.form.draft()
@@ -661,8 +661,3 @@ class MainScreen(Screen[None]):
             timeout=10,
             markup=False,
         )
-
-
-def _token_login(profile: Profile) -> bool:
-    """The login is an OAuth2 token the attempt fetches itself (token_command or [oauth])."""
-    return profile.uses_token and (profile.token_command is not None or profile.oauth is not None)

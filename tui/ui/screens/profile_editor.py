@@ -444,7 +444,7 @@ class ProfileEditor(Screen[Profile | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sign_in":  # offered for a profile that signs in with [oauth]
             original = self.original
-            return original is not None and original.uses_token and original.oauth is not None
+            return original is not None and original.signs_in
         return True
 
     def action_sign_in(self) -> None:
