@@ -11,6 +11,8 @@ import sys
 
 
 def run() -> int:
+    if sys.argv[1:2] == ["sendmail"]:
+        return _sendmail(sys.argv[2:])
     gc.disable()
     try:
         from tui.cli import main
@@ -22,13 +24,28 @@ def run() -> int:
 
 def run_sendmail() -> int:
     """`mailtui-sendmail`: the same as `mailtui sendmail`, for tools that want a program."""
+    return _sendmail(sys.argv[1:])
+
+
+def _sendmail(args: list[str]) -> int:
+    """Handed to a warm sendmail when one waits (tui/warm.py), else sent here, after which
+    this process stays warm for the next call."""
+    from tui.warm import hand_over
+
+    code, stdin = hand_over(args)
+    if code is not None:
+        return code
     gc.disable()
     try:
         from tui.sendmail_cli import main
 
-        return main()
+        code = main(args, stdin=stdin)
     finally:
         gc.enable()
+    from tui.warm_serving import linger
+
+    linger()
+    return code
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from tui.cli import _say
 from tui.core.results import ExitCode
@@ -79,7 +79,19 @@ def _interruptible() -> None:
                 signal.signal(each, _as_interrupt)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class Caller(NamedTuple):
+    """Where the message comes from and how a password is asked for: standard input and
+    the terminal, or what the warm process (tui/warm.py) was handed."""
+
+    stdin: BinaryIO | None = None  # None: standard input
+    prompt: Callable[[Profile], str | None] | None = None  # None: tui.cli's, on the terminal
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: BinaryIO | None = None,
+    prompt: Callable[[Profile], str | None] | None = None,
+) -> int:
     from tui.core.sendmail import IGNORED, UsageError, parse_options
 
     try:
@@ -93,13 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     _interruptible()
     try:
-        return _act(options)
+        return _act(options, Caller(stdin, prompt))
     except KeyboardInterrupt:
         _say("interrupted; nothing was kept (the calling program still has the message)")
         return ExitCode.INTERRUPTED
 
 
-def _act(options: Options) -> int:
+def _act(options: Options, caller: Caller) -> int:
     from tui.cli import _outbox_flush, _outbox_list
     from tui.core.outbox import Outbox
 
@@ -108,10 +120,10 @@ def _act(options: Options) -> int:
         return 0
     if options.action == "flush":
         return _outbox_flush(Outbox(), options.verbose)
-    return _send(options)
+    return _send(options, caller)
 
 
-def _send(options: Options) -> int:
+def _send(options: Options, caller: Caller) -> int:
     from tui.cli import _shown
     from tui.core.config import ConfigError, load_config
     from tui.core.message import MessageInputError
@@ -124,7 +136,7 @@ def _send(options: Options) -> int:
         _say(str(exc))
         return ExitCode.CONFIG
     try:
-        raw = read_message(sys.stdin.buffer)
+        raw = read_message(caller.stdin or sys.stdin.buffer)
     except MessageTooLong:
         _say(
             f"the message on standard input is longer than {MAX_MESSAGE // 1_000_000} MB, "
@@ -146,7 +158,7 @@ def _send(options: Options) -> int:
     prepared = ready.prepared(options.dsn)._replace(whole=not queue)
     if options.action == "queue":
         return _queue_only(prepared, profile)
-    return _deliver(prepared, profile, found, options, queue)
+    return _deliver(prepared, profile, found, options, queue, caller)
 
 
 def _choose(options: Options, raw: bytes, found: ProfileSet) -> tuple[Profile | None, int]:
@@ -202,7 +214,12 @@ def _queue_only(prepared: Prepared, profile: Profile) -> int:
 
 
 def _deliver(
-    prepared: Prepared, profile: Profile, found: ProfileSet, options: Options, queue: bool
+    prepared: Prepared,
+    profile: Profile,
+    found: ProfileSet,
+    options: Options,
+    queue: bool,
+    caller: Caller,
 ) -> int:
     import asyncio
 
@@ -219,7 +236,7 @@ def _deliver(
         history=history,
         profiles=found.profiles,
         listener=_print_event if options.verbose else None,
-        prompt=_prompt,
+        prompt=caller.prompt or _prompt,
         origin="sendmail",
         keep=queue,
     )

@@ -18,11 +18,15 @@ class Config(NamedTuple):
     # As `mailtui sendmail --queue`: after a temporary failure the message waits in the
     # outbox (exit 0) instead of going back to the program that handed it over.
     sendmail_queue: bool = False
+    # Seconds a `mailtui-sendmail` stays after sending, to take the next message without
+    # starting again (tui/warm.py); 0 turns it off.
+    sendmail_linger: float = 5.0
 
 
 # key in the file -> (accepted type, description of the type, an example line)
-_KEYS: dict[str, tuple[type, str, str]] = {
-    "sendmail_queue": (bool, "true or false", "sendmail_queue = true"),
+_KEYS: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "sendmail_queue": ((bool,), "true or false", "sendmail_queue = true"),
+    "sendmail_linger": ((int, float), "a number of seconds", "sendmail_linger = 5"),
 }
 
 
@@ -59,8 +63,15 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             hint = f"did you mean '{near}'?" if near else f"valid keys are {', '.join(_KEYS)}"
             raise ConfigError(path, key, f"unknown key; {hint}")
         wanted, description, example = _KEYS[key]
-        if type(value) is not wanted:  # TOML's true is no number, nor 1 a true
+        if type(value) not in wanted:  # TOML's true is no number, nor 1 a true
             raise ConfigError(
                 path, key, f"must be {description}, not {kind_of(value)}; write {example}"
             )
+    linger = data.get("sendmail_linger", 0)
+    if not 0 <= linger <= 3600:
+        raise ConfigError(
+            path,
+            "sendmail_linger",
+            "must be from 0 (off) to 3600 seconds; write sendmail_linger = 5",
+        )
     return Config(**data)
