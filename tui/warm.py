@@ -39,6 +39,7 @@ _HEAD = _struct.Struct("!cI")
 # error), x (the exit code). From the caller: a (tty flag and the arguments), b (a piece of
 # the message; an empty one ends it).
 PIECE = 1 << 20
+_HELLO_WAIT = 5.0  # seconds
 
 
 # What the warm process made of a call: its exit code, or None when the caller is to do the
@@ -138,7 +139,9 @@ def hand_over(args: list[str]) -> Served:
 def _converse(frames: Frames, args: list[str]) -> Served:
     stdin = sys.stdin.buffer
     try:
+        frames.sock.settimeout(_HELLO_WAIT)  # a warm process stopped (SIGSTOP): start cold
         hello = frames.read()
+        frames.sock.settimeout(None)
         if hello is None or hello[0] != b"h":  # it was just leaving
             return (None, None)
         frames.write(b"a", (b"1" if _has_terminal() else b"0") + b"\0".join(map(os.fsencode, args)))
@@ -146,13 +149,13 @@ def _converse(frames: Frames, args: list[str]) -> Served:
         return (None, None)
     pid = int(hello[1])
     read = bytearray()
-    handing = False
+    handing = reading = False
 
     def forward(signum: int, _frame: Any) -> None:
         # Ctrl-C, a timeout's SIGTERM, a closed terminal: the sending process decides what
         # they mean for the message, as it would in a cold start.
         os.kill(pid, signum)
-        if handing:  # stop reading input that the sending process no longer waits for
+        if reading:  # stop reading input that the sending process no longer waits for
             raise KeyboardInterrupt
 
     earlier = {each: _signal.signal(each, forward) for each in FORWARDED}
@@ -164,7 +167,7 @@ def _converse(frames: Frames, args: list[str]) -> Served:
                 frame = None
             if frame is None:
                 if not handing:
-                    return None, io.BytesIO(bytes(read)) if read else None
+                    return None, None
                 print(
                     "mailtui: the sending process ended before it said how the send went; "
                     "see 'mailtui history' before sending this message again",
@@ -173,11 +176,12 @@ def _converse(frames: Frames, args: list[str]) -> Served:
                 return 75, None
             kind, data = frame
             if kind == b"r":
-                handing = True
+                handing = reading = True
                 try:  # noqa: SIM105 (contextlib costs start-up)
                     _hand_message(frames, stdin, int(data), read)
                 except KeyboardInterrupt:
                     pass  # the sending process was told, and says what became of it
+                reading = False
             elif kind in (b"o", b"e"):
                 out = sys.stdout if kind == b"o" else sys.stderr
                 out.buffer.write(data)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 def linger() -> None:
     """After a cold start has sent its message: fork the warm process, unless config.toml
-    says not to, or the process cannot be copied safely (a thread still running)."""
+    says not to, or the process cannot be copied safely (a thread still running). Its
+    socket is listening before this returns: the caller's next call finds it."""
     import threading
 
     from tui.core.config import ConfigError, load_config
@@ -33,9 +34,13 @@ def linger() -> None:
     path = socket_path()
     if seconds <= 0 or path is None or threading.active_count() > 1:
         return
+    listener = _listen(path)
+    if listener is None:
+        return
     sys.stdout.flush()
     sys.stderr.flush()
     if os.fork() != 0:
+        listener.close()  # the warm process has it; should it die, callers are refused
         return
     try:
         os.setsid()  # out of the caller's terminal and process group
@@ -43,47 +48,56 @@ def linger() -> None:
         for fd in (0, 1, 2):  # the caller waits for these to close, not for this process
             os.dup2(null, fd)
         os.close(null)
-        _serve(path, seconds)
+        _serve(listener, path, seconds)
     finally:
         os._exit(0)
 
 
-def _serve(path: str, seconds: float) -> None:
-    import gc
-
+def _listen(path: str) -> socket.socket | None:
+    """A socket listening at `path`, unless a live warm process already does."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     own = f"{path}.{os.getpid()}"
-    with listener:
+    try:
         listener.bind(own)
         listener.listen(16)
         taken = _take_name(own, path)
-        _unlink(own)
-        if not taken:
-            return
-        mine = os.stat(path).st_ino
-        try:
-            gc.freeze()  # what a message needs is loaded: shared with each fork, not copied
-            for each in FORWARDED:
-                signal.signal(each, signal.SIG_DFL)
-            listener.settimeout(seconds)  # idle this long: gone
-            while True:
-                try:
-                    conn, _address = listener.accept()
-                except TimeoutError:
-                    return
-                with conn:
-                    if _peer_uid(conn) == os.getuid() and os.fork() == 0:
-                        listener.close()
-                        try:
-                            conn.settimeout(None)
-                            _send_one(Frames(conn))
-                        finally:
-                            os._exit(0)
-                _reap()
-        finally:
-            with contextlib.suppress(OSError):
-                if os.stat(path).st_ino == mine:  # not a successor's
-                    os.unlink(path)
+    except OSError:  # a path too long, a full disk: this call stays cold
+        taken = False
+    _unlink(own)
+    if not taken:
+        listener.close()
+        return None
+    return listener
+
+
+def _serve(listener: socket.socket, path: str, seconds: float) -> None:
+    import gc
+
+    mine = os.stat(path).st_ino
+    try:
+        gc.freeze()  # what a message needs is loaded: shared with each fork, not copied
+        for each in FORWARDED:
+            signal.signal(each, signal.SIG_DFL)
+        listener.settimeout(seconds)  # idle this long: gone
+        while True:
+            try:
+                conn, _address = listener.accept()
+            except TimeoutError:
+                return
+            with conn:
+                if _peer_uid(conn) == os.getuid() and os.fork() == 0:
+                    listener.close()
+                    try:
+                        conn.settimeout(None)
+                        _send_one(Frames(conn))
+                    finally:
+                        os._exit(0)
+            _reap()
+    finally:
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_ino == mine:  # not a successor's
+                os.unlink(path)
+        listener.close()
 
 
 def _take_name(own: str, path: str) -> bool:
