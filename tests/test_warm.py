@@ -171,7 +171,7 @@ def test_a_caller_killed_while_handing_over_sends_nothing(
         env=dict(os.environ),  # as run_cli: the process's own may differ (COLUMNS, LINES)
     )
     assert caller.stdin is not None
-    caller.stdin.write(MESSAGE[:60])  # the header, half of it
+    caller.stdin.write(MESSAGE[:-20])  # a whole header and part of the body
     caller.stdin.flush()
     time.sleep(0.5)  # handed over as far as it goes
     caller.kill()
@@ -227,7 +227,7 @@ def _probe_on_a_terminal(args: list[str]) -> str:
         os.close(write)
         os.dup2(read, 0)
         os.chdir(REPO)
-        os.execv(sys.executable, [sys.executable, "-c", PROBE, *args])
+        os.execve(sys.executable, [sys.executable, "-c", PROBE, *args], dict(os.environ))
     output = b""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -197,9 +197,10 @@ def _converse(frames: Frames, args: list[str]) -> Served:
 
 def _hand_message(frames: Frames, stdin: BinaryIO, limit: int, read: bytearray) -> None:
     """Standard input to the sending process, at most `limit` bytes (one more tells it the
-    message is too long), kept here too for the case where the caller must send it."""
+    message is too long), kept here too for the case where the caller must send it. Passed
+    on as it comes (a raw read), not held until a buffer fills."""
     while len(read) <= limit:
-        piece = stdin.read(min(PIECE, limit + 1 - len(read)))
+        piece = os.read(stdin.fileno(), min(PIECE, limit + 1 - len(read)))
         if not piece:
             break
         read += piece
