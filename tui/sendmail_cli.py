@@ -60,7 +60,8 @@ The profile: -a when given; else the one whose from or addresses match -f or the
 header (exact, then plus-addressing, then patterns such as *@example.org; among several,
 the one that worked on this network); else the one with default = true.
 
-Exit codes (sysexits): 0 sent (or queued), 64 usage, 65 bad message, 69 refused, 75
+Exit codes (sysexits): 0 sent (or queued), 64 usage, 65 bad message, 69 refused, 74 the
+message left but no answer came (it may have arrived: check before sending it again), 75
 temporary failure (nothing kept without --queue), 77 login failed, 78 no or bad profile.
 """
 
@@ -274,6 +275,10 @@ def _deliver(
             result = result._replace(summary=said + NOTHING_KEPT)
     elif result.outcome is Outcome.TEMPORARY:  # the outbox gave it back (keep=False)
         result = result._replace(summary=result.summary.rstrip() + NOTHING_KEPT)
+    elif result.outcome is Outcome.UNKNOWN:
+        # Not 75: to the calling program that means "hand it over again later", and the
+        # recipients may have it already. 74, an I/O failure, is not retried by itself.
+        result = result._replace(exit_code=ExitCode.IOERR)
     if result.exit_code == 0 and not options.verbose:  # as sendmail: quiet when it went
         _warn(result.warnings)
         return 0

@@ -173,7 +173,7 @@ def _converse(frames: Frames, args: list[str]) -> Served:
                     "see 'mailtui history' before sending this message again",
                     file=sys.stderr,
                 )
-                return 75, None
+                return 74, None  # as sendmail_cli says an unknown outcome: never retried
             kind, data = frame
             if kind == b"r":
                 handing = reading = True
