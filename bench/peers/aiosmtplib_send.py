@@ -1,23 +1,19 @@
-"""The same with aiosmtplib: build the message, send it, nothing else."""
+"""The same with aiosmtplib, as a person would write it: build the message, send it."""
 
 import asyncio
-import mimetypes
 import sys
 from email.message import EmailMessage
-from email.policy import SMTP
-from pathlib import Path
 
 import aiosmtplib
 
 host, port, sender, rcpt, subject, body_file = sys.argv[1:7]
-attachments = sys.argv[7:]
-message = EmailMessage(policy=SMTP)
+message = EmailMessage()
 message["From"], message["To"], message["Subject"] = sender, rcpt, subject
-message.set_content(Path(body_file).read_text())
-for name in attachments:
-    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    maintype, subtype = ctype.split("/", 1)
-    message.add_attachment(
-        Path(name).read_bytes(), maintype=maintype, subtype=subtype, filename=Path(name).name
-    )
-asyncio.run(aiosmtplib.send(message, hostname=host, port=int(port), start_tls=False))
+with open(body_file) as body:
+    message.set_content(body.read())
+for name in sys.argv[7:]:  # case 3: an attachment
+    with open(name, "rb") as attachment:
+        message.add_attachment(
+            attachment.read(), "application", "octet-stream", filename=name.rsplit("/", 1)[-1]
+        )
+asyncio.run(aiosmtplib.send(message, hostname=host, port=int(port)))

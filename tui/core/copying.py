@@ -28,11 +28,6 @@ from tui.core.transcript import Listener
 NAMED = ("to", "cc", "resent-to", "resent-cc")
 
 
-def copies(profile: Profile) -> bool:
-    """Does a send with this profile file a copy in its IMAP Sent folder?"""
-    return profile.imap is not None and profile.imap.copy != "never"
-
-
 def hidden_recipients(data: bytes, recipients: Sequence[str]) -> list[str]:
     """The envelope recipients that To and Cc (or Resent-To/Cc) do not name: the Bcc."""
     end = data.find(b"\r\n\r\n")

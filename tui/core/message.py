@@ -5,7 +5,6 @@ an attempt to smuggle a header (CR/LF in a field) fails with exit 65 and names t
 """
 
 import ipaddress
-import mimetypes
 import re
 from collections.abc import Callable, Iterable, Iterator
 from email import errors, policy
@@ -398,6 +397,8 @@ def build_message(composed: Composed, smtputf8: bool, eight_bit: bool = True) ->
         message[name] = value
     message.set_content(normalise_body(composed.body), charset="utf-8")
     for path in composed.attachments:
+        import mimetypes  # only with an attachment: start-up
+
         ctype, encoding = mimetypes.guess_type(path.name)
         if ctype is None or encoding is not None:
             ctype = "application/octet-stream"

@@ -10,12 +10,14 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from tui.core import locations
 from tui.core.files import write_private
-from tui.core.oauth.settings import OAuthSettings, oauth_to_toml, parse_oauth
 from tui.core.toml_files import TomlFileError, read_toml
+
+if TYPE_CHECKING:  # [oauth] is parsed by its own module, loaded only when a profile has it
+    from tui.core.oauth.settings import OAuthSettings
 
 Security = Literal["none", "starttls", "tls"]
 AuthMethod = Literal["none", "plain", "login", "cram-md5", "xoauth2", "oauthbearer", "auto"]
@@ -100,7 +102,7 @@ class Profile(NamedTuple):
     default: bool = False  # for a message whose sender no profile matches
     imap: ImapSettings | None = None  # a copy of each sent message in the IMAP Sent folder
     token_command: str | None = None  # prints an OAuth2 access token (xoauth2, oauthbearer)
-    oauth: OAuthSettings | None = None  # built-in OAuth2 sign-in (`mailtui login ID`)
+    oauth: "OAuthSettings | None" = None  # built-in OAuth2 sign-in (`mailtui login ID`)
     path: Path | None = None
 
     def __repr__(self) -> str:  # never the password, whatever prints a profile
@@ -139,6 +141,11 @@ class Profile(NamedTuple):
     def signs_in(self) -> bool:
         """A token login with mailtui's own OAuth2 sign-in (`mailtui login`, the app's)."""
         return self.uses_token and self.oauth is not None
+
+    @property
+    def copies_to_sent(self) -> bool:
+        """Does a send with this profile file a copy in its IMAP Sent folder?"""
+        return self.imap is not None and self.imap.copy != "never"
 
     @property
     def imap_username(self) -> str | None:
@@ -435,6 +442,8 @@ def parse_profile(profile_id: str, data: dict[str, Any], path: Path) -> Profile:
         if imap is not None:
             values["imap"] = imap
     if "oauth" in values:
+        from tui.core.oauth.settings import parse_oauth  # only for [oauth]: start-up
+
         oauth = parse_oauth(values.pop("oauth"), fail)
         if oauth is not None:
             values["oauth"] = oauth
@@ -741,6 +750,8 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
         if key == "imap":
             value = imap_to_toml(value)
         if key == "oauth":
+            from tui.core.oauth.settings import oauth_to_toml
+
             value = oauth_to_toml(value)
         if key == "timeout" and float(value).is_integer():
             value = int(value)

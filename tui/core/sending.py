@@ -14,16 +14,8 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from tui.core.copying import (
-    copies,
-    copy_record,
-    copy_sent,
-    hidden_recipients,
-    keep_for_later,
-    source_of,
-)
 from tui.core.diagnosis import Context, early_failure, judge
 from tui.core.history import AttemptRecorder, result_record
 from tui.core.message import Draft, MessageInputError, Prepared, compose
@@ -41,9 +33,11 @@ from tui.core.profiles import Profile
 from tui.core.reports import MessageReport, SessionReport
 from tui.core.results import KEPT, AttemptResult, ExitCode, Failure, Outcome
 from tui.core.secrets import Prompt, SecretError, resolve_password
-from tui.core.sent_copy import CopyOutcome, CopyResult
 from tui.core.session import SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
+
+if TYPE_CHECKING:  # the Sent copy's modules load only for a profile with [imap] (start-up)
+    from tui.core.sent_copy import CopyResult
 
 # The worst outcome decides a flush's exit code: what the person must act on comes first.
 SEVERITY = (
@@ -384,7 +378,10 @@ class _Run:
     def accepted(self, index: int, message: MessageReport) -> None:
         """Filed at once, before QUIT: a crash from here on does not resend it."""
         claim, prepared = self.jobs[index]
-        if copies(self.profile):
+        if self.profile.copies_to_sent:
+            from tui.core.copying import source_of
+            from tui.core.sent_copy import CopyOutcome, CopyResult
+
             try:
                 self.to_copy[index] = (source_of(prepared), datetime.now().astimezone())
             except OSError as exc:
@@ -397,6 +394,10 @@ class _Run:
 
     async def copy_to_sent(self) -> None:
         """Copy each accepted message to the IMAP Sent folder, one after the other."""
+        if not self.to_copy:
+            return
+        from tui.core.copying import copy_sent
+
         while self.to_copy:
             index = min(self.to_copy)
             source, when = self.to_copy.pop(index)
@@ -411,6 +412,8 @@ class _Run:
             )
 
     def _bcc(self, index: int, source: bytes | IO[bytes]) -> Sequence[str]:
+        from tui.core.copying import hidden_recipients
+
         hidden = self.bcc.get(index)
         if hidden is None:  # the envelope knows who had it in Bcc; the header does not
             hidden = hidden_recipients(_header_of(source), self.jobs[index][1].recipients)
@@ -420,6 +423,10 @@ class _Run:
         """A cancellation (Ctrl-C) came before these accepted messages were copied to Sent:
         each is kept for a later try (pending_copies), not lost. The copy under way when it
         came goes on in its thread, and is kept there if it fails."""
+        if not self.to_copy:
+            return
+        from tui.core.copying import keep_for_later
+
         for index, (source, when) in sorted(self.to_copy.items()):
             self.copied[index] = keep_for_later(
                 self.profile, self.jobs[index][1], source, self._bcc(index, source), when
@@ -528,6 +535,8 @@ class _Run:
                 "to": [r for p in prepared for r in p.recipients],
             }
         record: dict[str, Any] = result_record(first) if first else {}
+        if self.copied:
+            from tui.core.copying import copy_record
         if len(results) > 1:
             record["messages"] = [
                 {
@@ -567,7 +576,7 @@ class _Run:
         return [warning] if warning else []
 
 
-def _with_copy(result: AttemptResult, copied: CopyResult) -> AttemptResult:
+def _with_copy(result: AttemptResult, copied: "CopyResult") -> AttemptResult:
     """The copy's outcome beside the send's, never instead of it: a failure is a warning."""
     warnings = (copied.summary,) if copied.failed else ()
     return result._replace(sent_copy=copied.summary, warnings=result.warnings + warnings)
