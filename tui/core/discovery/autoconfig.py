@@ -65,7 +65,8 @@ async def _fetch(reach: Reach, url: str) -> tuple[bytes, str]:
             url = target
             continue
         if answer.status != 200:
-            raise FetchFailed(f"{urlsplit(url).hostname} answered HTTP {answer.status}")
+            quiet = answer.status in (404, 410)
+            raise FetchFailed(f"{urlsplit(url).hostname} answered HTTP {answer.status}", quiet)
         return answer.body, url
     raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
@@ -152,7 +153,8 @@ async def _one(
     try:
         body, final = await _fetch(reach, url)
     except FetchFailed as exc:
-        notes.append(f"autoconfig from {name}: {exc}")
+        if not exc.quiet:
+            notes.append(f"autoconfig from {name}: {exc}")
         return None
     host = urlsplit(final).hostname or ""
     secure = urlsplit(final).scheme == "https"

@@ -18,7 +18,12 @@ MAX_BODY = 256 * 1024  # an autoconfig file is a few kilobytes
 
 
 class FetchFailed(Exception):
-    """The file could not be fetched: the message says why, in a few words."""
+    """The file could not be fetched: the message says why, in a few words. `quiet` when
+    that is the usual "there is none here" (no such host, nothing listening, 404)."""
+
+    def __init__(self, reason: str, quiet: bool = False) -> None:
+        super().__init__(reason)
+        self.quiet = quiet
 
 
 class Answer(NamedTuple):
@@ -39,7 +44,7 @@ async def get(reach: Reach, url: str) -> Answer:
     try:
         sock = await reach.connect(host, port)
     except OSError as exc:
-        raise FetchFailed(str(exc)) from None
+        raise FetchFailed(str(exc), quiet=True) from None
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(reach.timeout):
