@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -52,18 +51,6 @@ def _step(text: str) -> None:
 
 def _terminal() -> bool:
     return sys.stdin.isatty()
-
-
-def free_id(discovery: Discovery, taken: set[str]) -> str:
-    """A profile id from the provider's name or the domain: gmail, example, example-2…"""
-    row = discovery.row
-    base = row.name if row is not None else discovery.domain.split(".")[0]
-    base = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:40] or "profile"
-    chosen, n = base, 1
-    while chosen in taken:
-        n += 1
-        chosen = f"{base}-{n}"
-    return chosen
 
 
 def describe(discovery: Discovery) -> list[str]:
@@ -143,7 +130,7 @@ def new_profile(address: str, profile_id: str | None, yes: bool) -> int:
         if not answer:
             _say("not saved")
             return ExitCode.CONFIG
-    return _save_and_check(discovery, profile_id or free_id(discovery, taken), found)
+    return _save_and_check(discovery, profile_id or discovery.suggested_id(taken), found)
 
 
 def _save_and_check(discovery: Discovery, profile_id: str, found: ProfileSet) -> int:

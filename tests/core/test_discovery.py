@@ -135,7 +135,7 @@ def test_the_provider_table_comes_first(world: World, run: Run) -> None:
     assert found.login == "app-password" and found.question is None
     assert run.web.asked == []  # type: ignore[attr-defined]
     where = {setting: origin for setting, _value, origin in found.provenance()}
-    assert where["host"] == "from the provider table (Gmail), and tested"
+    assert where["server"] == "from the provider table (Gmail), and tested"
     assert where["imap"] == "from the provider table (Gmail)"
     profile = found.profile("gmail")
     assert (profile.provider, profile.auth, profile.username) == (
@@ -272,7 +272,7 @@ def test_guesses_are_tested(world: World, run: Run) -> None:
         "starttls",
     )
     where = {setting: origin for setting, _value, origin in found.provenance()}
-    assert where["host"] == "guessed and tested"
+    assert where["server"] == "guessed and tested"
     assert where["auth"].startswith("the server offers AUTH ") and "PLAIN" in where["auth"]
     assert "looking up the SRV records of example.info" in steps
 

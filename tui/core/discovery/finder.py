@@ -19,7 +19,7 @@ from tui.core.discovery.candidates import Candidate, Found, ImapFound, preferred
 from tui.core.discovery.probe import Probe, probe_all
 from tui.core.discovery.providers import Login, ProviderRow, by_domain, by_mx
 from tui.core.discovery.reach import LookupFailed, Reach
-from tui.core.profiles import ImapSettings, Profile
+from tui.core.profiles import ImapSettings, Profile, host_and_port
 
 GUESS_PORTS: tuple[tuple[int, str], ...] = ((465, "tls"), (587, "starttls"), (25, "starttls"))
 
@@ -104,11 +104,8 @@ class Discovery:
         where = "guessed" if found.source == "guess" else found.origin
         if tested:
             where += ", and tested" if found.source != "guess" else " and tested"
-        rows = [
-            ("host", found.host, where),
-            ("port", str(found.port), where),
-            ("security", self.security, where),
-        ]
+        server = f"{host_and_port(found.host, found.port)} ({self.security})"
+        rows = [("server", server, where)]
         if found.login is not None:
             rows.append(("auth", _auth(self.login), found.origin))
         elif self.probe is not None and self.probe.works:
@@ -127,6 +124,18 @@ class Discovery:
     @property
     def username(self) -> str:
         return (self.candidate.username if self.candidate else None) or self.address
+
+    def suggested_id(self, taken: set[str]) -> str:
+        """A profile id from the provider's name or the domain: gmail, example, example-2…"""
+        import re
+
+        base = self.row.name if self.row is not None else self.domain.split(".")[0]
+        base = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:40] or "profile"
+        chosen, n = base, 1
+        while chosen in taken:
+            n += 1
+            chosen = f"{base}-{n}"
+        return chosen
 
     def profile(self, profile_id: str, ca_file: str | None = None) -> Profile:
         """The profile these settings make (provider "portal" when it logs in, "isp" for a
