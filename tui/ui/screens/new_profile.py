@@ -44,7 +44,8 @@ class NewProfileScreen(ModalScreen[Chosen | None]):
         with Vertical(classes="dialog", id="new-profile"):
             yield Label(Text("New profile", style="bold"), classes="title")
             yield Label(
-                "Your email address: mailtui finds its server and tests it (no login).",
+                "Your email address: mailtui finds its server and tests it (no login). "
+                "Enter with none: an empty form.",
                 classes="hint",
             )
             yield Input(placeholder="e.g. jane@example.org", id="address")
@@ -71,6 +72,9 @@ class NewProfileScreen(ModalScreen[Chosen | None]):
     @on(Button.Pressed, "#find")
     def _find(self) -> None:
         address = self.query_one("#address", Input).value
+        if not address.strip():  # Enter with no address: the empty form, as F3 always gave
+            self.dismiss(Chosen(None))
+            return
         steps = self.query_one("#discovery-steps", Log)
         steps.clear()
         steps.display = True
