@@ -229,6 +229,27 @@ def test_plain_http_autoconfig_is_never_trusted_silently(world: World, run: Run)
     )
 
 
+def test_a_redirect_from_https_to_plain_http_is_refused(world: World, run: Run) -> None:
+    world.pages[("autoconfig.example.org", AUTOCONFIG)] = (
+        301,
+        {"Location": f"http://autoconfig.example.org{AUTOCONFIG}"},
+        b"",
+    )
+    world.plain_pages[("autoconfig.example.org", AUTOCONFIG)] = (
+        200,
+        {},
+        config_xml([("smtp.example.org", 465, "SSL")]),
+    )
+    world.host("autoconfig.example.org", "smtp.example.org")
+    found = run("jane@example.org")
+    assert (
+        "autoconfig from autoconfig.example.org: autoconfig.example.org redirected to plain HTTP"
+        in found.notes
+    )
+    assert found.candidate is not None and not found.candidate.trusted
+    assert found.question is not None and "over plain HTTP" in found.question
+
+
 def test_srv_records_prefer_implicit_tls(world: World, run: Run) -> None:
     world.answers[("_submission._tcp.example.net", "SRV")] = ["0 1 587 mail.example.net."]
     world.answers[("_submissions._tcp.example.net", "SRV")] = ["0 1 465 mail.example.net."]

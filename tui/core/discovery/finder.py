@@ -83,7 +83,7 @@ class Discovery:
         if found is None or found.source == "table":
             return None
         server = f"{found.host}:{found.port}"
-        if found.origin.endswith("plain HTTP"):
+        if not found.trusted and found.origin.endswith("plain HTTP"):
             return (
                 f"The settings for {self.domain} came {found.origin}, which anyone on the "
                 f"network could have changed: send your mail and password to {server}?"
