@@ -126,10 +126,10 @@ class Discovery:
         return (self.candidate.username if self.candidate else None) or self.address
 
     def suggested_id(self, taken: set[str]) -> str:
-        """A profile id from the provider's name or the domain: gmail, example, example-2…"""
+        """A profile id from the address's domain: gmail, example, example-2…"""
         import re
 
-        base = self.row.name if self.row is not None else self.domain.split(".")[0]
+        base = self.domain.split(".")[0]
         base = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:40] or "profile"
         chosen, n = base, 1
         while chosen in taken:
