@@ -1,7 +1,8 @@
 """A small internet on loopback for trying `mailtui profiles new` and the app's F3 by hand:
 DNS on 127.0.0.1:53, autoconfig over HTTPS (443) and HTTP (80), SMTP on 465 (implicit
 TLS), 587 (STARTTLS, AUTH only after it), 25 (a relay with no TLS and no login) and 1025
-(Proton Mail Bridge's port), certificates from a trustme CA written to FOLDER/ca.pem.
+(Proton Mail Bridge's port), IMAP on 993 (imap.gmail.com's Sent copy), certificates from a
+trustme CA written to FOLDER/ca.pem.
 
 It binds the standard ports, so run it as root in a network namespace of its own, where
 only loopback exists and the system resolver asks it (nothing can reach the internet):
@@ -30,6 +31,7 @@ from pathlib import Path
 import trustme
 
 from tests.dns_server import DnsServer
+from tests.scripted_imap import ScriptedImap, start_imap
 from tests.web_server import WebServer, config_xml
 from tui.demo.servers import ServerSpec, ServerThread
 
@@ -52,6 +54,7 @@ def answers() -> dict[tuple[str, str], list[str]]:
         "smtp.plain.example",
         "mail.srv.example",
         "smtp.gmail.com",
+        "imap.gmail.com",
         "smtp.guess.example",
     ):
         found[(name, "A")] = ["127.0.0.1"]
@@ -62,7 +65,7 @@ def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    names = [f"*.{d}" for d in DOMAINS] + ["smtp.gmail.com", "localhost", "127.0.0.1"]
+    names = [f"*.{d}" for d in DOMAINS] + ["smtp.gmail.com", "imap.gmail.com", "127.0.0.1"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*names).configure_cert(context)
     users = {address: PASSWORD for address in ADDRESSES}
@@ -79,6 +82,7 @@ def main(folder: Path) -> None:
         port=587,
     )
     servers.start(ServerSpec("relay"), port=25)
+    start_imap(servers, ScriptedImap(context, users, port=993))  # Google's, for the Sent copy
     servers.start(
         ServerSpec("bridge", "starttls", context, require_starttls=True, **logins),  # type: ignore[arg-type]
         port=1025,
