@@ -102,3 +102,16 @@ def test_an_id_that_is_taken(run: Run, home: Path) -> None:
     result = run("jane@example.org", "--id", "home")
     assert result.code == 78
     assert "there is a profile home already; choose another --id" in result.err
+
+
+def test_offline_keeps_the_table_settings_and_points_to_oauth2_sign_in(
+    run: Run, home: Path
+) -> None:
+    result = run("jane@outlook.com")
+    assert result.code == 0, result.err
+    assert "from the provider table (Outlook.com)" in result.out
+    assert "but no server answered, so they are untested" in result.err
+    assert "Outlook.com signs in with OAuth2: register your own client id" in result.out
+    assert "then run: mailtui login outlook" in result.out
+    written = (home / "profiles" / "outlook.toml").read_text()
+    assert 'host = "smtp-mail.outlook.com"' in written and 'auth = "xoauth2"' in written
