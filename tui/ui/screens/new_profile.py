@@ -44,8 +44,7 @@ class NewProfileScreen(ModalScreen[Chosen | None]):
         with Vertical(classes="dialog", id="new-profile"):
             yield Label(Text("New profile", style="bold"), classes="title")
             yield Label(
-                "Your email address: mailtui finds its server and tests it (no login). "
-                "Enter with none: an empty form.",
+                "Your email address: its server is found and tested (none: an empty form)",
                 classes="hint",
             )
             yield Input(placeholder="e.g. jane@example.org", id="address")
@@ -66,7 +65,7 @@ class NewProfileScreen(ModalScreen[Chosen | None]):
 
     def on_resize(self, event: Resize) -> None:
         # What was found scrolls in what the screen leaves; the buttons stay in sight.
-        self.query_one("#discovery-found-box").styles.max_height = max(3, event.size.height - 18)
+        self.query_one("#discovery-found-box").styles.max_height = max(3, event.size.height - 17)
 
     @on(Input.Submitted, "#address")
     @on(Button.Pressed, "#find")
@@ -131,6 +130,8 @@ def summary(found: Discovery) -> Text:
     text = Text()
     if found.problem:
         text.append(found.problem + "\n", style="bold yellow")
+    if found.question:  # first, where it is seen without scrolling
+        text.append(found.question + " Edit and save only if you trust it.\n", style="bold")
     if found.candidate is None:
         text.append("Fill in the form yourself: press Empty form.")
         return text
@@ -144,6 +145,4 @@ def summary(found: Discovery) -> Text:
         text.append(f"{probe.server} answered, {probe.tls or 'without TLS'}\n")
     for note in found.notes:
         text.append(f"Note: {note}\n", style="dim")
-    if found.question:
-        text.append(found.question + " Press Edit and save only if you trust it.\n", style="bold")
     return text
