@@ -174,8 +174,12 @@ def dns_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[DnsStarter]:
 
     started: list[DnsServer] = []
 
-    def start(records: dict[str, list[str]] | None = None, silent: bool = False) -> DnsServer:
-        server = DnsServer(records, silent=silent)
+    def start(
+        records: dict[str, list[str]] | None = None,
+        silent: bool = False,
+        answers: dict[tuple[str, str], list[str]] | None = None,
+    ) -> DnsServer:
+        server = DnsServer(records, silent=silent, answers=answers)
         started.append(server)
         monkeypatch.setenv("MAILTUI_DNS", server.address)
         return server

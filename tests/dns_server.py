@@ -1,5 +1,6 @@
-"""A tiny DNS server on loopback for the DMARC tests, built from dnspython's own message
-parsing: it answers TXT queries from a table, NXDOMAIN for any other name, and with
+"""A tiny DNS server on loopback for the DMARC and discovery tests, built from dnspython's
+own message parsing: it answers TXT queries from a table (and any type from `answers`:
+("name", "SRV") -> ["0 1 465 smtp.example.org."]), NXDOMAIN for any other name, and with
 `silent` never answers at all (a resolver that times out).
 
     python -m tests.dns_server PORT   # yahoo.com p=reject, aol.com p=quarantine, for a demo
@@ -29,9 +30,14 @@ class DnsServer:
     """Answers on 127.0.0.1:`port` (0: any free port) in a thread until `close()`."""
 
     def __init__(
-        self, records: dict[str, list[str]] | None = None, silent: bool = False, port: int = 0
+        self,
+        records: dict[str, list[str]] | None = None,
+        silent: bool = False,
+        port: int = 0,
+        answers: dict[tuple[str, str], list[str]] | None = None,
     ) -> None:
         self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
+        self.answers = {(n.lower().rstrip("."), t): v for (n, t), v in (answers or {}).items()}
         self.silent = silent
         self.queries: list[str] = []  # every name asked for, in order
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -67,7 +73,13 @@ class DnsServer:
             response = dns.message.make_response(query)
             response.flags |= dns.flags.RA
             texts = self.records.get(name)
-            if texts is None:
+            kind = dns.rdatatype.to_text(question.rdtype)
+            typed = self.answers.get((name, kind))
+            if typed:
+                response.answer.append(
+                    dns.rrset.from_text(question.name, 300, dns.rdataclass.IN, kind, *typed)
+                )
+            elif texts is None and all(n != name for n, _ in self.answers):
                 response.set_rcode(dns.rcode.NXDOMAIN)
             elif question.rdtype == dns.rdatatype.TXT:
                 quoted = ['"' + t.replace('"', '\\"') + '"' for t in texts]

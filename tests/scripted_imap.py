@@ -46,7 +46,9 @@ class ScriptedImap:
     _server: asyncio.AbstractServer | None = None
 
     async def start(self) -> ScriptedImap:
-        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.tls_context)
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.port, ssl=self.tls_context
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -155,6 +155,12 @@ def _login_arguments(login: argparse.ArgumentParser) -> None:
     login_arguments(login)
 
 
+def _profiles_arguments(profiles: argparse.ArgumentParser) -> None:
+    from tui.cli_profiles import profiles_arguments
+
+    profiles_arguments(profiles)
+
+
 def _logout_arguments(logout: argparse.ArgumentParser) -> None:
     from tui.cli_login import logout_arguments
 
@@ -164,7 +170,10 @@ def _logout_arguments(logout: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
     "send": ("send one message without the interface", _send_arguments),
     "check": ("pre-flight a profile: everything but DATA", _check_arguments),
-    "profiles": ("list profiles and any errors in their files", None),
+    "profiles": (
+        "list profiles and any errors in their files; `profiles new ADDRESS` makes one",
+        _profiles_arguments,
+    ),
     "outbox": ("messages waiting to be sent: list, flush, retry, delete", _outbox_arguments),
     "history": ("recent attempts; N shows one transcript", _history_arguments),
     "drafts": ("messages kept in drafts: list, show, send, delete", _drafts_arguments),
@@ -479,24 +488,35 @@ async def _warn_if_unfit(profile: Profile, found: ProfileSet) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from tui.core import from_fit, sending
-
     profile, found, code = _find_profile(args.profile_id)
     if profile is None:
         return code
+    return check_profile(profile, found, args.rcpt, args.transcript)
+
+
+def check_profile(
+    profile: Profile,
+    found: ProfileSet,
+    rcpts: Sequence[str] = (),
+    transcript: bool = False,
+    password: str | None = None,
+) -> int:
+    """`mailtui check`'s pre-flight and what it prints; `password` when it was just typed."""
+    from tui.core import from_fit, sending
+
     locator, history = _warn_if_untrusted(profile, found)
-    password = _shared_password(profile)
+    password = password or _shared_password(profile)
 
     async def work() -> tuple[AttemptResult, str | None]:
         # The From's DMARC policy is looked up while the server is checked.
         fit = asyncio.ensure_future(from_fit.check_fit(profile, found.profiles))
         result = await sending.check(
             profile,
-            args.rcpt,
+            rcpts,
             locator=locator,
             history=history,
             profiles=found.profiles,
-            listener=_print_event if args.transcript else None,
+            listener=_print_event if transcript else None,
             prompt=_prompt,
             password=password,
         )
@@ -519,7 +539,7 @@ def _check(args: argparse.Namespace) -> int:
         return int(result.exit_code)
     from tui.cli_copies import check_line
 
-    line, ok = check_line(profile, password, _print_event if args.transcript else None)
+    line, ok = check_line(profile, password, _print_event if transcript else None)
     print(line)
     if not ok and result.exit_code == ExitCode.OK:
         return int(ExitCode.UNAVAILABLE)  # sending works; the copy to Sent would not
@@ -554,7 +574,11 @@ def _logout(args: argparse.Namespace) -> int:
     return code if profile is None else logout(profile.id)
 
 
-def _profiles(_args: argparse.Namespace) -> int:
+def _profiles(args: argparse.Namespace) -> int:
+    if getattr(args, "profiles_action", None) == "new":
+        from tui.cli_profiles import new_profile
+
+        return new_profile(args.address, args.new_id, args.yes)
     found = load_profiles()
     if not found.profiles and not found.errors:
         from tui.core import locations

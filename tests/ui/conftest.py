@@ -50,3 +50,15 @@ async def fill(pilot: Pilot[object], selector: str, text: str) -> None:
         assert isinstance(widget, TextArea)
         widget.insert(text)
     await pilot.pause()
+
+
+async def open_empty_editor(pilot: Pilot[object]) -> None:
+    """F3, then Enter with no address: the profile editor with an empty form."""
+    from tui.ui.screens.new_profile import NewProfileScreen
+    from tui.ui.screens.profile_editor import ProfileEditor
+
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, NewProfileScreen))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProfileEditor))
+    await pilot.pause()

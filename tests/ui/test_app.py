@@ -14,7 +14,7 @@ from textual.widgets import Button, Label
 
 from tests.conftest import Pki, isp_profile, portal_profile, write_profile
 from tests.scripted_server import stall_after_greeting, start_scripted
-from tests.ui.conftest import fill, screen_text, type_into, wait_for
+from tests.ui.conftest import fill, open_empty_editor, screen_text, type_into, wait_for
 from tui.core.history import list_attempts
 from tui.core.profiles import load_profile
 from tui.demo.servers import RunningServer, ServerSpec, ServerThread
@@ -91,8 +91,7 @@ async def test_new_profile_from_editor_is_saved_0600_and_reloads(
     isp_profile(home, plain_server)
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        await pilot.pause()
+        await open_empty_editor(pilot)
         await type_into(pilot, "#f-id", "office")
         await fill(pilot, "#f-name", "Office relay")
         await fill(pilot, "#f-from", "Jane <jane@office.example>")
@@ -117,8 +116,7 @@ async def test_editor_shows_errors_as_typed_and_refuses_to_save(
     isp_profile(home, plain_server)
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        await pilot.pause()
+        await open_empty_editor(pilot)
         await fill(pilot, "#f-id", "broken")
         await fill(pilot, "#f-name", "Broken")
         await type_into(pilot, "#f-from", "jane")
@@ -918,7 +916,7 @@ async def test_drafts_kept_by_the_command_line_open_in_the_app(
 
 
 async def test_a_first_run_without_profiles_welcomes_and_offers_a_profile(home: Path) -> None:
-    from tui.ui.screens.profile_editor import ProfileEditor
+    from tui.ui.screens.new_profile import NewProfileScreen
     from tui.ui.screens.welcome import WelcomeScreen
 
     app = MailtuiApp()
@@ -930,7 +928,7 @@ async def test_a_first_run_without_profiles_welcomes_and_offers_a_profile(home: 
         )
         await pilot.press("enter")  # the default button: create a profile
         await pilot.pause()
-        assert isinstance(app.screen, ProfileEditor)
+        assert isinstance(app.screen, NewProfileScreen)  # from an email address, or empty
     demo = MailtuiApp()
     async with demo.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -16,10 +16,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
 from tests.conftest import isp_profile
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import open_empty_editor, wait_for
 from tui.demo.servers import RunningServer
 from tui.ui.app import MailtuiApp
-from tui.ui.screens.profile_editor import ProfileEditor
 
 KEY_NAMES = {"tab", "shift+tab", "escape", "f3"}
 
@@ -109,9 +108,7 @@ async def test_a_burst_in_the_profile_editor_lands_field_by_field(
     isp_profile(home, plain_server)
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
-        await pilot.pause()
+        await open_empty_editor(pilot)
         editor = app.screen
         typed = burst(
             app,

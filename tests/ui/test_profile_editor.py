@@ -8,15 +8,14 @@ from pathlib import Path
 from textual.widgets import Input, Select
 
 from tests.conftest import isp_profile
-from tests.ui.conftest import fill, screen_text, type_into, wait_for
+from tests.ui.conftest import fill, open_empty_editor, screen_text, type_into, wait_for
 from tui.demo.servers import RunningServer
 from tui.ui.app import MailtuiApp
 from tui.ui.screens.profile_editor import ProfileEditor
 
 
 async def open_new_profile(app: MailtuiApp, pilot: object) -> ProfileEditor:
-    await pilot.press("f3")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))  # type: ignore[arg-type]
+    await open_empty_editor(pilot)  # type: ignore[arg-type]
     editor = app.screen
     assert isinstance(editor, ProfileEditor)
     return editor
@@ -170,9 +169,7 @@ async def test_a_provider_that_wants_an_app_password_is_named_with_its_page(
     isp_profile(home, plain_server)  # not a first run: no welcome screen
     app = MailtuiApp()
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, ProfileEditor))
-        await pilot.pause()
+        await open_empty_editor(pilot)
         editor = app.screen
         hint = editor.query_one("#app-password-hint")
         assert not hint.display

@@ -175,11 +175,31 @@ class Workspace(App[int]):
         self.edit_profile()
 
     def action_new_profile(self) -> None:
+        """F3: from an email address (found and tested), or an empty form."""
+        from tui.ui.screens.new_profile import Chosen, NewProfileScreen
         from tui.ui.screens.profile_editor import ProfileEditor
 
-        self.push_screen(
-            ProfileEditor(None, new_id="", password_for=self.password_for), self._after_edit
-        )
+        def chosen(choice: Chosen | None) -> None:
+            if choice is None:
+                return
+            found = choice.discovery
+            if found is None or found.candidate is None:
+                editor = ProfileEditor(
+                    None, new_id="", password_for=self.password_for, address=choice.address
+                )
+            else:
+                taken = {p.id for p in self.profile_set.profiles}
+                taken |= {e.profile_id for e in self.profile_set.errors}
+                new_id = found.suggested_id(taken)
+                editor = ProfileEditor(
+                    found.profile(new_id),
+                    new_id=new_id,
+                    password_for=self.password_for,
+                    found=found.provenance(),
+                )
+            self.push_screen(editor, self._after_edit)
+
+        self.push_screen(NewProfileScreen(), chosen)
 
     def action_duplicate_profile(self) -> None:
         from tui.ui.screens.profile_editor import ProfileEditor

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -114,10 +114,16 @@ class ProfileEditor(Screen[Profile | None]):
         profile: Profile | None = None,
         new_id: str | None = None,
         password_for: PasswordLookup | None = None,
+        found: Sequence[tuple[str, str, str]] = (),
+        address: str = "",
     ) -> None:
         """Edit `profile`; with `new_id`, save it under that id (new or duplicate).
-        `password_for` finds a profile's password for the Check (its sources, else a prompt)."""
+        `password_for` finds a profile's password for the Check (its sources, else a prompt).
+        `found`: (setting, value, where it came from) of settings discovery found, shown
+        above the form; `address`: the From of a new empty form."""
         super().__init__()
+        self.found = tuple(found)
+        self.address = address
         self.password_for = password_for
         self.original = profile
         self.new_id = new_id
@@ -134,6 +140,8 @@ class ProfileEditor(Screen[Profile | None]):
         with Horizontal(id="editor-body"):
             with VerticalScroll(id="editor-form"):
                 yield Static(Text(title, style="bold"), id="editor-title")
+                if self.found:
+                    yield Static(found_text(self.found), id="editor-found", classes="hint")
                 with Vertical(classes="efield", id="row-id"):
                     with Horizontal(classes="erow"):
                         yield Label("Profile id", classes="name")
@@ -219,6 +227,8 @@ class ProfileEditor(Screen[Profile | None]):
                 self.query_one(f"#f-imap-{key}", Input).value = "" if value is None else str(value)
         self.query_one("#f-imap-security", Select).value = imap.get("security", "tls")
         self.query_one("#f-imap-copy", Select).value = imap.get("copy", "auto")
+        if profile is None and self.address:
+            self.query_one("#f-from", Input).value = self.address
         self._follow_choices()
         self.query_one("#f-id" if not profile or self.new_id else "#f-name", Input).focus()
 
@@ -558,3 +568,12 @@ class ProfileEditor(Screen[Profile | None]):
         result.set_class(kind == "-good", "-good")
         result.set_class(kind == "-bad", "-bad")
         self.call_after_refresh(result.scroll_visible)  # a long sentence shows whole
+
+
+def found_text(found: Sequence[tuple[str, str, str]]) -> Text:
+    """Where each setting discovery found came from, a line each."""
+    text = Text("Found:\n", style="bold")
+    for key, value, origin in found:
+        text.append(f"  {key} {value}", style="not bold")
+        text.append(f"  {origin}\n", style="dim not bold")
+    return text
