@@ -4,7 +4,8 @@
 
 Every case runs whole processes against a local SMTP sink (Postfix's smtp-sink when it is
 installed, else bench/sink.py), case 7 whole `git send-email` runs (bench/git_series.py),
-and quotes medians of wall time, CPU time and peak memory,
+and quotes medians of wall time, CPU time and peak memory (case 8, the idle app, CPU time
+over the same minutes: bench/idle.py),
 mailtui's figure beside each peer's with the ratio. The tools of a case take turns, round
 after round, so a slow spell on the machine falls on all of them alike. The app's cases (first screen, event
 loop while sending 25 MB, transcript pane after 100,000 lines) are timed in-process by
@@ -335,6 +336,17 @@ def main() -> int:
             text=True,
             check=True,
         ).stdout
+        # 8. the app idle on its main screen, beside the minimal Textual app, in tmux panes
+        if shutil.which("tmux"):
+            app_out += subprocess.run(
+                [PYTHON, str(ROOT / "bench" / "idle.py"), "--windows", "1" if args.quick else "3"],
+                env=ENV,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        else:
+            notes.append("tmux is not installed (apt-get install tmux): case 8 left out")
     finally:
         sink.kill()
         shutil.rmtree(work, ignore_errors=True)
@@ -386,7 +398,14 @@ def report(rows: list[Row], wire_mb: float, app_out: str, sink_name: str, notes:
     )
     r5 = other.wall / flush.wall
     targets.append((f"5. flush 200: {other.tool} / mailtui flush ≥ 5", f"{r5:.1f}", r5 >= 5))
+    windows = [line for line in app_out.splitlines() if line.startswith("idle ")]
+    for line in windows:  # case 8's windows, one line each
+        print(f"- {line}")
+    if windows:
+        print()
     for line in app_out.splitlines():
+        if line in windows:
+            continue
         name, _, rest = line.partition("=")
         value, _, ok = rest.partition(";")
         targets.append((name.strip(), value.strip(), ok.strip() == "ok"))

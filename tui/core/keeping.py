@@ -137,12 +137,12 @@ class OutboxKeeper:
     ) -> int:
         """Flush what is due, one connection per profile (a profile whose password is not
         at hand waits); returns how many were sent. `after` hears each profile's result."""
-        from tui.core import sending
-
         sent = 0
         self.outbox.sweep()
         await self.retry_copies(profiles, password_for)
         for profile_id, entries in self.due().items():
+            from tui.core import sending  # loaded once something is due, not by an idle tick
+
             profile = profiles.get(profile_id)
             if profile is None:
                 continue

@@ -46,6 +46,7 @@ class MailtuiApp(KeysInOrder, Workspace):
         # Passwords typed at the prompt, by profile id: kept in memory for this session only
         # (never written anywhere), forgotten when the server refuses the login.
         self._typed_passwords: dict[str, str] = {}
+        self._outbox_status: str | None = None  # what the main screen's outbox line says
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen(self)
@@ -61,7 +62,7 @@ class MailtuiApp(KeysInOrder, Workspace):
         self.main.query_one("#to").focus()
         self.take_keys()  # what was typed before now goes to To, not to no widget at all
         self.set_interval(NETWORK_CHECK_SECONDS, self.watch_network)
-        self.set_interval(AUTOSAVE_SECONDS, self.keeper.autosave)
+        self.set_interval(AUTOSAVE_SECONDS, self._autosave)
         self.set_interval(RETRY_CHECK_SECONDS, self.retry_outbox)
         self.update_outbox_status()
         self._offer_restore()
@@ -81,6 +82,10 @@ class MailtuiApp(KeysInOrder, Workspace):
         # `mailtui` paused the collector while loading (tui/__main__.py): it resumes here.
         gc.freeze()
         gc.enable()
+
+    def _autosave(self) -> None:
+        if self.screen_stack and self.main.display:  # not while the app closes
+            self.keeper.autosave()
 
     def _welcome(self) -> None:
         """The first run: say what a profile is, and offer to create one or try the demo."""
@@ -123,24 +128,26 @@ class MailtuiApp(KeysInOrder, Workspace):
     # -- the outbox ----------------------------------------------------------------------------
 
     def update_outbox_status(self) -> None:
+        """Say under the profiles what the outbox holds; the line is redrawn (and the screen
+        laid out again) only when what it says changes, not on every retry tick."""
         from textual.widgets import Static
 
         from tui.core.pending_copies import pending
 
         waiting, attention = self.keeper.counts()
         copies = len(pending())
-        label = self.main.query_one("#outbox-status", Static)
-        if not waiting and not attention and not copies:
-            label.update("Outbox: empty")
-            label.set_class(False, "-busy")
-            return
         parts = [f"{waiting} waiting"] if waiting else []
         if attention:
             parts.append(f"{attention} need{'s' if attention == 1 else ''} you")
         if copies:
             parts.append(f"{copies} cop{'y' if copies == 1 else 'ies'} to Sent pending")
-        label.update(f"Outbox: {', '.join(parts)} (F8)")
-        label.set_class(True, "-busy")
+        text = f"Outbox: {', '.join(parts)} (F8)" if parts else "Outbox: empty"
+        if text == self._outbox_status:
+            return
+        self._outbox_status = text
+        label = self.main.query_one("#outbox-status", Static)
+        label.update(text)
+        label.set_class(bool(parts), "-busy")
 
     def retry_outbox(self) -> None:
         """Send what is due in the outbox. A retry under way is never cancelled for a new one
@@ -159,8 +166,16 @@ class MailtuiApp(KeysInOrder, Workspace):
                 self.notify(f"Sent {sent} message(s) from the outbox.", title="Outbox")
                 self.reload_profiles()
         finally:
-            self.main.forget_gone_suggestion({e.message_id for e in self.keeper.outbox.entries()})
-            self.update_outbox_status()
+            self._show_outbox()
+
+    def _show_outbox(self) -> None:
+        """After a retry: the outbox line, the ctrl+r offer and an open outbox screen as the
+        outbox is now."""
+        if not self.screen_stack or not self.main.display:
+            return  # the app is closing (its widgets are being pruned): nothing to show
+        self.main.forget_gone_suggestion({e.message_id for e in self.keeper.outbox.entries()})
+        self.update_outbox_status()
+        if len(self.screen_stack) > 1:  # (its module loads only when it has been opened)
             from tui.ui.screens.outbox import OutboxScreen
 
             for screen in self.screen_stack:  # its tries, states and errors as they are now
@@ -187,6 +202,11 @@ class MailtuiApp(KeysInOrder, Workspace):
     # -- where am I ----------------------------------------------------------------------------
 
     def watch_network(self) -> None:
+        """The timer's look at the network: reading the route and the address is a few
+        microseconds of kernel state (tui/core/network.py), done here; only a move starts
+        the worker that updates the profiles and makes the offer."""
+        if self.identity is not None and self.locator.current().key == self.identity.key:
+            return
         self.run_worker(self.check_network(), group="network", exclusive=True)
 
     async def check_network(self) -> bool:

@@ -23,6 +23,7 @@ from textual import events
 from textual.app import App
 from textual.message_pump import MessagePump
 from textual.screen import Screen
+from textual.timer import Timer
 
 # A key whose handling is stuck (a handler waiting on something) stops holding the keys
 # typed after it after this long: late is better than never.
@@ -38,6 +39,7 @@ class KeysInOrder(App[int]):
         self._in_flight: events.Key | events.Paste | None = None
         self._in_flight_since = 0.0
         self._taking_keys = False
+        self._unstick_timer: Timer | None = None
 
     def take_keys(self) -> None:
         """The first screen has put the cursor where typing belongs: hand it what was typed
@@ -45,7 +47,8 @@ class KeysInOrder(App[int]):
 
         def start() -> None:
             self._taking_keys = True
-            self.set_interval(GIVE_UP_SECONDS / 2, self._unstick)
+            # It runs only while a key is being handled: an idle app has no tick to wake for.
+            self._unstick_timer = self.set_interval(GIVE_UP_SECONDS / 2, self._unstick, pause=True)
             self._next_key()
 
         self._follow(None, [self.screen, self], self.screen, start)
@@ -65,6 +68,8 @@ class KeysInOrder(App[int]):
         screen = self.screen
         target = self.focused or screen
         self._in_flight, self._in_flight_since = event, time.monotonic()
+        if self._unstick_timer is not None:
+            self._unstick_timer.resume()
         await super().on_event(event)  # a priority binding, or to the focused widget
         # Handed to a widget, it goes up its parents to the app; taken by a binding, it is done.
         path: list[MessagePump] = list(target.ancestors_with_self) if event.is_forwarded else [self]
@@ -99,6 +104,8 @@ class KeysInOrder(App[int]):
 
     def _key_done(self) -> None:
         self._in_flight = None
+        if self._unstick_timer is not None:
+            self._unstick_timer.pause()
         self._next_key()
 
     def _next_key(self) -> None:
