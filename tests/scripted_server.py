@@ -27,6 +27,7 @@ class ScriptedServer:
     messages: int = 0  # complete messages received (end of DATA seen)
     auth_attempts: int = 0
     body_bytes: int = 0
+    chunks: list[bytes] = field(default_factory=list)  # the bytes of each BDAT
     _server: asyncio.AbstractServer | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -106,7 +107,9 @@ def dialogue(
     """A server that speaks ordinary SMTP but answers as a test scripts it.
 
     `replies` keys: EHLO, STARTTLS, AUTH, MAIL, RCPT, "RCPT <addr>", DATA, BODY, DATA_END,
-    QUIT, AFTER_GREETING. A value is a reply ("250 ok", "\n" separating continuation lines), raw
+    BDAT (each BDAT's reply, the last one's too), QUIT, AFTER_GREETING; a BDAT LAST not
+    scripted answers as DATA_END (offer "CHUNKING" in `extensions` for a client to use it).
+    A value is a reply ("250 ok", "\n" separating continuation lines), raw
     bytes sent as they are (malformed, non-UTF-8, several replies in one packet, injected
     data), "drop" (close the connection there), "stall" (never answer) or "endless" (a reply
     continued forever, until the client hangs up); a list gives
@@ -216,6 +219,20 @@ def dialogue(
                 if delay:
                     await asyncio.sleep(delay)
                 answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
+            elif verb == "BDAT":  # RFC 3030: the chunk's bytes follow the command line
+                size = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+                chunk = await reader.readexactly(size)
+                server.body_bytes += len(chunk)
+                server.chunks.append(chunk)
+                if words[2:3] != ["LAST"]:
+                    answer = pick("BDAT", f"250 2.0.0 Ok: {size} bytes")
+                else:
+                    answer = pick("BDAT", None)
+                    if answer is None:
+                        server.messages += 1
+                        if delay:
+                            await asyncio.sleep(delay)
+                        answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
             elif verb == "RSET":
                 answer = "250 2.0.0 Ok"
             elif verb == "QUIT":

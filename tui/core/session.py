@@ -24,7 +24,7 @@ from tui.core.reporter import Reporter
 from tui.core.reports import Journal, MessageReport, SessionReport, Stop
 from tui.core.results import PHASES, Failure
 from tui.core.smtp_client import BearerReply, StartTlsInjection, TracingSMTP, UnexpectedReply
-from tui.core.transaction import MailTransaction, reset
+from tui.core.transaction import MailTransaction
 from tui.core.transcript import Listener, Mark, printable
 
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
@@ -150,10 +150,8 @@ class SmtpSession:
             await transaction.check(self.report.messages[0], check_rcpt)
         for index, prepared in enumerate(messages):
             current = self.report.messages[index]
-            if index:
-                await reset(smtp)
             try:
-                await transaction.send(prepared, current, index)
+                await transaction.send(prepared, current, index, reset_first=index > 0)
             except Stop as stop:
                 current.failure = stop.failure
                 if stop.failure.error in _BREAKING_ERRORS:
