@@ -162,6 +162,7 @@ def dialogue(
         if not await say(writer, pick("AFTER_GREETING", None), server):
             return
         in_tls = False
+        taken = 0  # recipients accepted in this transaction
         while True:
             line = await server.readline(reader)
             words = line.decode("utf-8", "replace").strip().split(" ")
@@ -194,12 +195,16 @@ def dialogue(
                 answer = pick("AUTH", "235 2.7.0 Authentication successful")
             elif verb == "MAIL":
                 answer = pick("MAIL", "250 2.1.0 Ok")
+                taken = 0
             elif verb == "RCPT":
                 address = words[1][4:-1] if len(words) > 1 else ""
                 key = f"RCPT {address}" if f"RCPT {address}" in script else "RCPT"
                 answer = pick(key, "250 2.1.5 Ok")
+                taken += isinstance(answer, str | bytes) and answer[:1] in ("2", b"2")
             elif verb == "DATA":
-                answer = pick("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                # As Postfix does to a pipelining client whose recipients were all refused.
+                nobody = "554 5.5.1 Error: no valid recipients" if not taken else None
+                answer = pick("DATA", nobody or "354 End data with <CR><LF>.<CR><LF>")
                 if not await say(writer, answer, server):
                     return
                 if not (isinstance(answer, str | bytes) and answer[:3] in ("354", b"354")):
@@ -228,13 +233,16 @@ def dialogue(
                     answer = pick("BDAT", f"250 2.0.0 Ok: {size} bytes")
                 else:
                     answer = pick("BDAT", None)
-                    if answer is None:
+                    if answer is None and not taken:
+                        answer = "554 5.5.1 Error: no valid recipients"
+                    elif answer is None:
                         server.messages += 1
                         if delay:
                             await asyncio.sleep(delay)
                         answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
             elif verb == "RSET":
                 answer = "250 2.0.0 Ok"
+                taken = 0
             elif verb == "QUIT":
                 await say(writer, pick("QUIT", "221 2.0.0 Bye"), server)
                 return

@@ -162,3 +162,17 @@ async def test_a_flush_pipelines_rset_with_each_next_message(
     assert verbs == ["EHLO", *["MAIL", "RCPT", "BDAT", "RSET"] * 2, "MAIL", "RCPT", "BDAT", "QUIT"]
     notes = [line for line in transcript.lines if "pipelining" in line]
     assert [("RSET" in line) for line in notes] == [False, True, True]
+
+
+async def test_data_taken_although_every_recipient_was_refused_sends_nothing(
+    home: Path, servers: ServerThread, transcript: Transcript
+) -> None:
+    """DATA went with the envelope; a server that answers it 354 with nobody to deliver to
+    would take whatever followed as a message: the connection is closed instead."""
+    server = start_scripted(
+        servers, dialogue({"RCPT": "550 5.1.1 User unknown", "DATA": "354 go ahead"})
+    )
+    result = await sending.send(_isp(home, server), THREE, listener=transcript, probe=())
+    assert result.outcome is Outcome.REFUSED and server.messages == 0
+    assert "accepted DATA although it refused the envelope" in transcript.text
+    assert "QUIT" not in server.commands() and server.body_bytes == 0  # nothing after 354
