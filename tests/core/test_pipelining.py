@@ -176,3 +176,23 @@ async def test_data_taken_although_every_recipient_was_refused_sends_nothing(
     assert result.outcome is Outcome.REFUSED and server.messages == 0
     assert "accepted DATA although it refused the envelope" in transcript.text
     assert "QUIT" not in server.commands() and server.body_bytes == 0  # nothing after 354
+
+
+async def test_a_421_in_a_flush_keeps_the_rest_for_later(
+    home: Path, servers: ServerThread, transcript: Transcript
+) -> None:
+    """The second message's group meets a 421 (the server is closing): the first stays
+    sent, the second and third are kept queued, none is sent twice."""
+    server = start_scripted(
+        servers, dialogue({"RCPT": ["250 2.1.5 Ok", "421 4.3.2 Shutting down", "drop"]})
+    )
+    profile = _isp(home, server)
+    box = Outbox()
+    for number in range(3):
+        draft = Draft(to=("bob@example.org",), subject=f"Queued {number}", body="Hello\n")
+        box.queue(prepare(compose(profile.from_, draft)), profile.id, sync=False)
+    flushed = await sending.flush(profile, listener=transcript, probe=())
+    assert flushed.sent == 1 and server.messages == 1
+    assert sorted(e.subject for e in Outbox().entries()) == ["Queued 1", "Queued 2"]
+    assert {e.state for e in Outbox().entries()} == {"queued"}
+    assert "internal error" not in transcript.text

@@ -64,8 +64,9 @@ async def send_pipelined(
     )
     started = time.perf_counter()
     await asyncio.sleep(0)  # a close already on its way is seen first: nothing left then
-    if not smtp.is_connected:
-        raise Stop(Failure("mail", error="disconnected"))
+    if not smtp.is_connected:  # a 421 closed it after the message before
+        closed = aiosmtplib.SMTPServerDisconnected("the server closed the connection")
+        raise Stop(reporter.failure_of("mail", closed))
     if reset_first:
         smtp.queue(b"RSET")
     smtp.queue(b"MAIL", f"FROM:<{prepared.sender}>".encode(), *options)
