@@ -147,16 +147,20 @@ async def test_a_reply_too_many_after_bdat_last_makes_the_outcome_unknown(
     assert "answered more often than it was asked" in transcript.text
 
 
-async def test_a_flush_pipelines_rset_with_each_next_message(
-    home: Path, servers: ServerThread, transcript: Transcript
-) -> None:
-    server = start_scripted(servers, dialogue(extensions=CHUNKING))
-    profile = _isp(home, server)
+async def _flush_three(profile: Profile, transcript: Transcript) -> sending.FlushResult:
+    """Queue three messages for `profile`, then flush them."""
     box = Outbox()
     for number in range(3):
         draft = Draft(to=("bob@example.org",), subject=f"Queued {number}", body="Hello\n")
         box.queue(prepare(compose(profile.from_, draft)), profile.id, sync=False)
-    flushed = await sending.flush(profile, listener=transcript, probe=())
+    return await sending.flush(profile, listener=transcript, probe=())
+
+
+async def test_a_flush_pipelines_rset_with_each_next_message(
+    home: Path, servers: ServerThread, transcript: Transcript
+) -> None:
+    server = start_scripted(servers, dialogue(extensions=CHUNKING))
+    flushed = await _flush_three(_isp(home, server), transcript)
     assert flushed.sent == 3 and server.messages == 3 and server.connections == 1
     verbs = [c.split(" ")[0] for c in server.commands()]
     assert verbs == ["EHLO", *["MAIL", "RCPT", "BDAT", "RSET"] * 2, "MAIL", "RCPT", "BDAT", "QUIT"]
@@ -186,12 +190,7 @@ async def test_a_421_in_a_flush_keeps_the_rest_for_later(
     server = start_scripted(
         servers, dialogue({"RCPT": ["250 2.1.5 Ok", "421 4.3.2 Shutting down", "drop"]})
     )
-    profile = _isp(home, server)
-    box = Outbox()
-    for number in range(3):
-        draft = Draft(to=("bob@example.org",), subject=f"Queued {number}", body="Hello\n")
-        box.queue(prepare(compose(profile.from_, draft)), profile.id, sync=False)
-    flushed = await sending.flush(profile, listener=transcript, probe=())
+    flushed = await _flush_three(_isp(home, server), transcript)
     assert flushed.sent == 1 and server.messages == 1
     assert sorted(e.subject for e in Outbox().entries()) == ["Queued 1", "Queued 2"]
     assert {e.state for e in Outbox().entries()} == {"queued"}
