@@ -75,6 +75,7 @@ class MailTransaction:
 
             went = await send_pipelined(self, prepared, current, index, reset_first)
             if went == "envelope":
+                await self._all_or_nothing(prepared, current)
                 await self._data_command()
             if went != "sent":
                 await self._data(prepared, current, index)
@@ -84,27 +85,32 @@ class MailTransaction:
             return
         if reset_first:
             await reset(smtp)
-        accepted = await self._envelope(
+        await self._envelope(
             current, prepared.sender, prepared.recipients, size, prepared.smtputf8, prepared.dsn
         )
-        if prepared.whole and len(accepted) < len(prepared.recipients):
-            refused = max(
-                (r for r in current.recipients if r.code not in (250, 251)), key=lambda r: r.code
-            )
-            self.reporter.emit(
-                Mark.INFO,
-                "a recipient was refused: the message goes to all of them or to none, so "
-                "nothing was sent",
-            )
-            await reset(self.smtp)
-            raise Stop(
-                Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
-            )
+        await self._all_or_nothing(prepared, current)
         await self._data_command()
         await self._data(prepared, current, index)
         current.accepted = True
         if self.journal is not None:
             self.journal.accepted(index, current)
+
+    async def _all_or_nothing(self, prepared: Prepared, current: MessageReport) -> None:
+        """For a message that goes to every recipient or to none: RSET and Stop when one
+        was refused."""
+        taken = sum(r.code in (250, 251) for r in current.recipients)
+        if not prepared.whole or taken == len(prepared.recipients):
+            return
+        refused = max(
+            (r for r in current.recipients if r.code not in (250, 251)), key=lambda r: r.code
+        )
+        self.reporter.emit(
+            Mark.INFO,
+            "a recipient was refused: the message goes to all of them or to none, so "
+            "nothing was sent",
+        )
+        await reset(self.smtp)
+        raise Stop(Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address))
 
     async def check(self, current: MessageReport, rcpts: list[str]) -> None:
         """MAIL and RCPT for the profile's sender, then RSET: would these recipients be taken?"""
