@@ -27,6 +27,7 @@ class ScriptedServer:
     messages: int = 0  # complete messages received (end of DATA seen)
     auth_attempts: int = 0
     body_bytes: int = 0
+    chunks: list[bytes] = field(default_factory=list)  # the bytes of each BDAT
     _server: asyncio.AbstractServer | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -106,7 +107,9 @@ def dialogue(
     """A server that speaks ordinary SMTP but answers as a test scripts it.
 
     `replies` keys: EHLO, STARTTLS, AUTH, MAIL, RCPT, "RCPT <addr>", DATA, BODY, DATA_END,
-    QUIT, AFTER_GREETING. A value is a reply ("250 ok", "\n" separating continuation lines), raw
+    BDAT (each BDAT's reply, the last one's too), QUIT, AFTER_GREETING; a BDAT LAST not
+    scripted answers as DATA_END (offer "CHUNKING" in `extensions` for a client to use it).
+    A value is a reply ("250 ok", "\n" separating continuation lines), raw
     bytes sent as they are (malformed, non-UTF-8, several replies in one packet, injected
     data), "drop" (close the connection there), "stall" (never answer) or "endless" (a reply
     continued forever, until the client hangs up); a list gives
@@ -159,6 +162,7 @@ def dialogue(
         if not await say(writer, pick("AFTER_GREETING", None), server):
             return
         in_tls = False
+        taken = 0  # recipients accepted in this transaction
         while True:
             line = await server.readline(reader)
             words = line.decode("utf-8", "replace").strip().split(" ")
@@ -191,12 +195,16 @@ def dialogue(
                 answer = pick("AUTH", "235 2.7.0 Authentication successful")
             elif verb == "MAIL":
                 answer = pick("MAIL", "250 2.1.0 Ok")
+                taken = 0
             elif verb == "RCPT":
                 address = words[1][4:-1] if len(words) > 1 else ""
                 key = f"RCPT {address}" if f"RCPT {address}" in script else "RCPT"
                 answer = pick(key, "250 2.1.5 Ok")
+                taken += isinstance(answer, str | bytes) and answer[:1] in ("2", b"2")
             elif verb == "DATA":
-                answer = pick("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                # As Postfix does to a pipelining client whose recipients were all refused.
+                nobody = "554 5.5.1 Error: no valid recipients" if not taken else None
+                answer = pick("DATA", nobody or "354 End data with <CR><LF>.<CR><LF>")
                 if not await say(writer, answer, server):
                     return
                 if not (isinstance(answer, str | bytes) and answer[:3] in ("354", b"354")):
@@ -216,8 +224,25 @@ def dialogue(
                 if delay:
                     await asyncio.sleep(delay)
                 answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
+            elif verb == "BDAT":  # RFC 3030: the chunk's bytes follow the command line
+                size = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+                chunk = await reader.readexactly(size)
+                server.body_bytes += len(chunk)
+                server.chunks.append(chunk)
+                if words[2:3] != ["LAST"]:
+                    answer = pick("BDAT", f"250 2.0.0 Ok: {size} bytes")
+                else:
+                    answer = pick("BDAT", None)
+                    if answer is None and not taken:
+                        answer = "554 5.5.1 Error: no valid recipients"
+                    elif answer is None:
+                        server.messages += 1
+                        if delay:
+                            await asyncio.sleep(delay)
+                        answer = pick("DATA_END", "250 2.0.0 Ok: queued as 4F2A1")
             elif verb == "RSET":
                 answer = "250 2.0.0 Ok"
+                taken = 0
             elif verb == "QUIT":
                 await say(writer, pick("QUIT", "221 2.0.0 Bye"), server)
                 return

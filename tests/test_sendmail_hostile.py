@@ -154,6 +154,24 @@ def test_a_refused_recipient_means_nobody_gets_it(
     assert server.messages == []  # else a resend by the caller reaches bob twice
 
 
+@pytest.mark.parametrize(
+    "extensions", [("PIPELINING", "8BITMIME"), ("PIPELINING", "8BITMIME", "CHUNKING")]
+)
+def test_a_refused_recipient_means_nobody_gets_it_when_pipelining(
+    home: Path, servers: ServerThread, leak_guard: LeakGuard, extensions: tuple[str, ...]
+) -> None:
+    """All or nothing with the envelope pipelined: neither DATA nor BDAT may go with it, as
+    they would be answered, and the message delivered to bob, before carol's refusal is read."""
+    server = start_scripted(
+        servers, dialogue({"RCPT carol@example.org": UNKNOWN_USER}, extensions=extensions)
+    )
+    isp_profile(home, server)  # type: ignore[arg-type]
+    done = sendmail(leak_guard, "bob@example.org", "carol@example.org", stdin=NOTE)
+    assert done.code == 69, done.err
+    assert server.messages == 0 and server.body_bytes == 0
+    assert not any(c.startswith(("DATA", "BDAT")) for c in server.commands())
+
+
 # -- outcome unknown ---------------------------------------------------------------------------
 
 

@@ -1,13 +1,15 @@
 """The aiosmtplib adapter (tui/core/smtp_client.py) against the library as installed.
 
-TracingSMTP reaches into aiosmtplib's private attributes: the protocol's read buffer (to
-refuse replies nobody asked for), its drain (to write a large message at the network's pace),
-its TLS flag and the client's server state (STARTTLS done by hand). A new aiosmtplib that
-renames any of them must fail here, by name, not somewhere in a send.
+TracingSMTP makes its connection with ReplyReader, a subclass of aiosmtplib's protocol that
+keeps every byte the server sends (aiosmtplib's drops what comes while no command waits, which
+pipelined replies do), and relies on aiosmtplib's commands reading every reply through
+`read_response`. A new aiosmtplib that changes any of that must fail here, by name, not
+somewhere in a send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import ssl
 
@@ -17,7 +19,7 @@ from aiosmtplib.protocol import SMTPProtocol
 from aiosmtplib.response import SMTPResponse
 
 from tests.conftest import Pki
-from tests.scripted_server import dialogue, start_scripted
+from tests.scripted_server import ScriptedServer, dialogue, start_scripted
 from tui.core.smtp_client import StartTlsInjection, TracingSMTP, UnexpectedReply
 from tui.core.transcript import REDACTED
 from tui.demo.servers import RunningServer, ServerThread
@@ -41,15 +43,99 @@ class Heard:
         self.unexpected.append(data)
 
 
-async def test_the_private_attributes_the_adapter_uses_still_exist() -> None:
-    protocol = SMTPProtocol()
-    assert isinstance(protocol.__dict__.get("_buffer"), bytearray), "SMTPProtocol._buffer"
-    assert isinstance(protocol.__dict__.get("_over_ssl"), bool), "SMTPProtocol._over_ssl"
-    drain = getattr(SMTPProtocol, "_drain_helper", None)
-    assert drain is not None and inspect.iscoroutinefunction(drain), "SMTPProtocol._drain_helper"
-    reset = getattr(aiosmtplib.SMTP, "_reset_server_state", None)
-    assert callable(reset), "SMTP._reset_server_state"
-    assert not inspect.signature(reset).parameters.keys() - {"self"}
+def _calls(function: object, *needles: str) -> None:
+    source = inspect.getsource(function)  # type: ignore[arg-type]
+    name = getattr(function, "__qualname__", function)
+    for needle in needles:
+        assert needle in source, f"aiosmtplib's {name} no longer does {needle!r}"
+
+
+async def test_what_the_adapter_relies_on_in_aiosmtplib_still_holds() -> None:
+    """Every reply aiosmtplib's commands read comes through `read_response` (which
+    ReplyReader replaces), and its protocol is built and fed as ReplyReader expects."""
+    params = inspect.signature(SMTPProtocol.__init__).parameters
+    assert {"loop", "connection_lost_callback"} <= params.keys(), "SMTPProtocol.__init__"
+    _calls(SMTPProtocol.execute_command, "self.write(", "self.read_response(")
+    _calls(SMTPProtocol.start_tls, "self.read_response(", "start_tls(", "self.transport = ")
+    _calls(SMTPProtocol.connection_lost, "self._connection_lost_callback(self)")
+    for hook in ("data_received", "eof_received", "pause_writing", "resume_writing"):
+        assert hook in SMTPProtocol.__dict__ or hook in vars(SMTPProtocol.__mro__[1]), hook
+    # The client: its commands go through execute_command; STARTTLS through the protocol's
+    # start_tls under its command lock, forgetting what the server offered before TLS.
+    _calls(aiosmtplib.SMTP.ehlo, "self.execute_command(")
+    _calls(aiosmtplib.SMTP.auth_plain, "self.execute_command(")
+    _calls(aiosmtplib.SMTP.starttls, "self.protocol.start_tls(", "self._reset_server_state()")
+    _calls(aiosmtplib.SMTP.execute_command, "self.protocol.execute_command(")
+    _calls(aiosmtplib.SMTP.close, "self.protocol = None", "self.transport = None")
+    # Settings TracingSMTP.connect reads from the client as aiosmtplib stores them.
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=2525, timeout=3, start_tls=False)
+    for name in ("hostname", "port", "timeout", "use_tls", "tls_context", "sock"):
+        assert name in vars(client), f"SMTP.{name}"
+    assert vars(client).get("source_address", ...) is None, "SMTP.source_address"
+    assert vars(client).get("_connect_lock", ...) is None, "SMTP._connect_lock (close())"
+    assert isinstance(vars(client).get("esmtp_extensions"), dict), "SMTP.esmtp_extensions"
+
+
+async def _greeted(server: ScriptedServer) -> tuple[Heard, TracingSMTP]:
+    """A client connected to `server`, past its EHLO."""
+    heard = Heard()
+    smtp = TracingSMTP(heard, hostname=server.host, port=server.port, timeout=5, start_tls=False)
+    await smtp.connect()
+    await smtp.ehlo()
+    return heard, smtp
+
+
+async def test_replies_in_separate_packets_are_all_read(servers: ServerThread) -> None:
+    """A pipelined group's replies arrive as the server gets to them: aiosmtplib's own
+    protocol would drop the second while the first was not yet picked up."""
+
+    async def slow_replies(reader, writer, server) -> None:  # type: ignore[no-untyped-def]
+        writer.write(b"220 mx.example.net ESMTP\r\n")
+        await server.readline(reader)
+        writer.write(b"250-mx.example.net\r\n250 PIPELINING\r\n")
+        for _ in range(3):
+            await server.readline(reader)
+        for reply in (b"250 2.1.0 Ok\r\n", b"250 2.1.5 Ok\r\n", b"550 5.1.1 No\r\n"):
+            writer.write(reply)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        await server.readline(reader)
+
+    _heard, smtp = await _greeted(start_scripted(servers, slow_replies))
+    assert smtp.pipelining
+    smtp.queue(b"MAIL", b"FROM:<a@example.org>")
+    smtp.queue(b"RCPT", b"TO:<b@example.org>")
+    smtp.queue(b"RCPT", b"TO:<c@example.org>")
+    smtp.flush()
+    await asyncio.sleep(0.2)  # all three have come before the first is read
+    codes = [(await smtp.next_reply(5)).code for _ in range(3)]
+    assert codes == [250, 250, 550]
+    assert await smtp.quit_briefly(1.0) is False  # this server never answers QUIT
+    assert not smtp.is_connected
+
+
+async def test_a_reply_that_comes_late_is_refused_before_the_next_command(
+    servers: ServerThread,
+) -> None:
+    """A second reply in a packet of its own, after the first was read: it would be taken as
+    the answer to the next command."""
+
+    async def late_extra(reader, writer, server) -> None:  # type: ignore[no-untyped-def]
+        writer.write(b"220 mx.example.net ESMTP\r\n")
+        await server.readline(reader)
+        writer.write(b"250 mx.example.net\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"250 2.1.0 injected\r\n")
+        await server.readline(reader)
+
+    heard, smtp = await _greeted(start_scripted(servers, late_extra))
+    await asyncio.sleep(0.2)
+    with pytest.raises(UnexpectedReply):
+        await smtp.execute_command(b"MAIL", b"FROM:<a@example.org>")
+    assert heard.unexpected == ["250 2.1.0 injected\r\n"]
+    assert ("C", "MAIL FROM:<a@example.org>") not in heard.lines  # never sent
+    assert not smtp.is_connected
 
 
 async def test_commands_and_replies_are_heard_and_drain_returns(

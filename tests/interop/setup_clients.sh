@@ -10,7 +10,7 @@
 # before writing its own configuration, rather than letting apt pick Exim and start it.
 set -euo pipefail
 
-PACKAGES=(git-email libmailtools-perl neomutt bsd-mailx msmtp)
+PACKAGES=(git-email libmailtools-perl neomutt bsd-mailx msmtp swaks)
 COMMANDS=(neomutt mailx msmtp)
 
 say() { echo "--- setup_clients: $*"; }

@@ -48,8 +48,12 @@ class MailTransaction:
         self.profile = profile
         self.journal = journal
 
-    async def send(self, prepared: Prepared, current: MessageReport, index: int) -> None:
-        """Send one message; raises Stop with its failure when it is not accepted."""
+    async def send(
+        self, prepared: Prepared, current: MessageReport, index: int, reset_first: bool = False
+    ) -> None:
+        """Send one message (after RSET when `reset_first`: the one before it on this
+        connection); raises Stop with its failure when it is not accepted. With PIPELINING
+        the envelope goes in one write, with the message itself when CHUNKING allows."""
         smtp = self.smtp
         reason = unsendable(prepared, smtp.supports_extension)
         if reason is not None:  # never changed behind the person's back: refused, said why
@@ -66,26 +70,47 @@ class MailTransaction:
             )
             self.reporter.emit(Mark.ERROR, reason)
             raise Stop(Failure("size", error="too-large", detail=reason))
-        accepted = await self._envelope(
+        if smtp.pipelining:
+            from tui.core.pipelining import send_pipelined
+
+            went = await send_pipelined(self, prepared, current, index, reset_first)
+            if went == "envelope":
+                await self._all_or_nothing(prepared, current)
+                await self._data_command()
+            if went != "sent":
+                await self._data(prepared, current, index)
+            current.accepted = True
+            if self.journal is not None:
+                self.journal.accepted(index, current)
+            return
+        if reset_first:
+            await reset(smtp)
+        await self._envelope(
             current, prepared.sender, prepared.recipients, size, prepared.smtputf8, prepared.dsn
         )
-        if prepared.whole and len(accepted) < len(prepared.recipients):
-            refused = max(
-                (r for r in current.recipients if r.code not in (250, 251)), key=lambda r: r.code
-            )
-            self.reporter.emit(
-                Mark.INFO,
-                "a recipient was refused: the message goes to all of them or to none, so "
-                "nothing was sent",
-            )
-            await reset(self.smtp)
-            raise Stop(
-                Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
-            )
+        await self._all_or_nothing(prepared, current)
+        await self._data_command()
         await self._data(prepared, current, index)
         current.accepted = True
         if self.journal is not None:
             self.journal.accepted(index, current)
+
+    async def _all_or_nothing(self, prepared: Prepared, current: MessageReport) -> None:
+        """For a message that goes to every recipient or to none: RSET and Stop when one
+        was refused."""
+        taken = sum(r.code in (250, 251) for r in current.recipients)
+        if not prepared.whole or taken == len(prepared.recipients):
+            return
+        refused = max(
+            (r for r in current.recipients if r.code not in (250, 251)), key=lambda r: r.code
+        )
+        self.reporter.emit(
+            Mark.INFO,
+            "a recipient was refused: the message goes to all of them or to none, so "
+            "nothing was sent",
+        )
+        await reset(self.smtp)
+        raise Stop(Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address))
 
     async def check(self, current: MessageReport, rcpts: list[str]) -> None:
         """MAIL and RCPT for the profile's sender, then RSET: would these recipients be taken?"""
@@ -107,21 +132,7 @@ class MailTransaction:
         """MAIL FROM and RCPT TO; returns the accepted recipients, raising if none is."""
         smtp = self.smtp
         started = time.perf_counter()
-        options: list[bytes] = []
-        if size is not None and smtp.supports_extension("size"):
-            options.append(f"SIZE={size}".encode())
-        if smtputf8:
-            options.append(b"SMTPUTF8")
-        if smtp.supports_extension("8bitmime"):
-            options.append(b"BODY=8BITMIME")
-        rcpt_options: list[bytes] = []
-        if dsn is not None and smtp.supports_extension("dsn"):  # else not passed: RFC 3461
-            if dsn.ret:
-                options.append(f"RET={dsn.ret}".encode())
-            if dsn.envid:
-                options.append(b"ENVID=" + xtext(dsn.envid))
-            if dsn.notify:
-                rcpt_options.append(f"NOTIFY={dsn.notify}".encode())
+        options, rcpt_options = self.options(dsn, size, smtputf8)
         mail = await self.reporter.command(
             "mail", smtp.execute_command(b"MAIL", f"FROM:<{sender}>".encode(), *options)
         )
@@ -141,21 +152,60 @@ class MailTransaction:
         self.reporter.timed("envelope", started)
         if not accepted:
             assert last is not None
-            refused = max(current.recipients, key=lambda r: r.code)  # permanent over temporary
             await reset(self.smtp)
-            raise Stop(
-                Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
-            )
+            raise Stop(self.refused(current))
         return accepted
 
+    def options(
+        self, dsn: Dsn | None, size: int | None, smtputf8: bool
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The parameters of MAIL FROM and of each RCPT TO, as far as the server offers them."""
+        smtp = self.smtp
+        options: list[bytes] = []
+        if size is not None and smtp.supports_extension("size"):
+            options.append(f"SIZE={size}".encode())
+        if smtputf8:
+            options.append(b"SMTPUTF8")
+        if smtp.supports_extension("8bitmime"):
+            options.append(b"BODY=8BITMIME")
+        rcpt_options: list[bytes] = []
+        if dsn is not None and smtp.supports_extension("dsn"):  # else not passed: RFC 3461
+            if dsn.ret:
+                options.append(f"RET={dsn.ret}".encode())
+            if dsn.envid:
+                options.append(b"ENVID=" + xtext(dsn.envid))
+            if dsn.notify:
+                rcpt_options.append(f"NOTIFY={dsn.notify}".encode())
+        return options, rcpt_options
+
+    @staticmethod
+    def refused(current: MessageReport) -> Failure:
+        """The failure of a message none of whose recipients was accepted."""
+        refused = max(current.recipients, key=lambda r: r.code)  # permanent over temporary
+        return Failure("rcpt", code=refused.code, text=refused.text, recipient=refused.address)
+
+    async def end_of_data(self, index: int) -> None:
+        """Tell the journal, durably, that the end of message `index` is about to leave; a
+        failure to record it stops the message before its end (not sent)."""
+        assert self.journal is not None
+        try:
+            await self.journal.end_of_data(index)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.reporter.emit(Mark.ERROR, f"stopped before the end of the message: {reason}")
+            raise Stop(Failure("data", error="local-io", detail=reason)) from None
+
+    async def _data_command(self) -> None:
+        reply = await self.reporter.command("data", self.smtp.execute_command(b"DATA"))
+        if reply.code != 354:
+            raise Stop(Failure("data", code=reply.code, text=reply.message))
+
     async def _data(self, prepared: Prepared, current: MessageReport, index: int) -> None:
+        """The message after DATA's 354, dot-stuffed, and the reply to its end."""
         from tui.core.transcript import human_size
 
         smtp = self.smtp
         started = time.perf_counter()
-        reply = await self.reporter.command("data", smtp.execute_command(b"DATA"))
-        if reply.code != 354:
-            raise Stop(Failure("data", code=reply.code, text=reply.message))
         protocol = smtp.protocol
         assert protocol is not None
         mark = Mark.CLIENT_TLS if smtp.in_tls else Mark.CLIENT
@@ -185,14 +235,10 @@ class MailTransaction:
             else:
                 if self.journal is not None:
                     try:  # "end of data sent" is on disk before the dot leaves
-                        await self.journal.end_of_data(index)
-                    except OSError as exc:
+                        await self.end_of_data(index)
+                    except Stop:
                         reader.cancel()
-                        reason = exc.strerror or str(exc)
-                        self.reporter.emit(
-                            Mark.ERROR, f"stopped before the end of the message: {reason}"
-                        )
-                        raise Stop(Failure("data", error="local-io", detail=reason)) from None
+                        raise
                 # Let a close that is already on its way be seen first: a message whose end
                 # never left is "not sent", not "outcome unknown".
                 await asyncio.sleep(0)
