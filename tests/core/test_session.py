@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Transcript, isp_profile
+from tests.conftest import Pki, Transcript, isp_profile
+from tests.scripted_server import dialogue, start_scripted
 from tui.core import connecting, sending
 from tui.core.message import Draft
 from tui.core.network import AddressInfos
@@ -137,3 +138,31 @@ async def test_a_message_above_the_servers_size_quotes_no_reply_it_never_sent(
     )
     assert "552" not in transcript.text
     assert small.sink.mail_commands == 0  # nothing was started that the server would refuse
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_a_ca_file_that_cannot_be_loaded_stops_before_any_login(
+    home: Path,
+    servers: ServerThread,
+    pki: Pki,
+    transcript: Transcript,
+    security: str,
+) -> None:
+    """The trust store loads in a thread while the connection is made (for STARTTLS while
+    the greeting and EHLO go back and forth): a ca_file found unusable then is a configuration
+    mistake (78) said in one line, before anything secret is sent; a STARTTLS server still
+    gets its QUIT."""
+    server = start_scripted(
+        servers,
+        dialogue(tls_context=pki.server_context) if security == "starttls" else dialogue(),
+    )
+    broken = home / "broken.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    path = isp_profile(home, server, security=security, auth="plain", username="jane",  # type: ignore[arg-type]
+                       password="secret", ca_file=str(broken))  # fmt: skip
+    result = await sending.send(load_profile(path), DRAFT, listener=transcript)
+    assert result.exit_code == ExitCode.CONFIG, result.summary
+    assert f"ca_file {broken} of profile isp cannot be loaded" in transcript.text
+    assert "-> STARTTLS" not in transcript.text and "AUTH PLAIN" not in transcript.text
+    if security == "starttls":
+        assert "-> EHLO" in transcript.text and "-> QUIT" in transcript.text

@@ -68,6 +68,9 @@ class SmtpSession:
         self.report = self.reporter.report
         self.connector = Connector(profile, self.reporter.emit)
         self._smtp: TracingSMTP | None = None
+        # The TLS context, loaded in a thread while the connection is made (STARTTLS: while
+        # the greeting and EHLO go back and forth, up to the STARTTLS that needs it).
+        self._tls_ready: asyncio.Future[ssl.SSLContext] | None = None
 
     # -- the session -------------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ class SmtpSession:
             self._in_doubt()
             self.report.failure = Failure("session", error="protocol", detail=str(exc))
         finally:
+            self._forget_tls_context()
             self.reporter.scrub_report()
             self.report.timings["total"] = (time.perf_counter() - started) * 1000
             self.reporter.emit(Mark.INFO, "timings: " + format_timings(self.report.timings))
@@ -122,10 +126,40 @@ class SmtpSession:
         if self._smtp is not None:
             self._smtp.close()
 
+    async def _tls_context(self) -> ssl.SSLContext:
+        """The context loading since the connection began; a ca_file that cannot be used
+        stops the session as a configuration mistake."""
+        from tui.core.tls import TlsConfigError
+
+        assert self._tls_ready is not None
+        try:
+            return await self._tls_ready
+        except TlsConfigError as exc:
+            self.reporter.emit(Mark.ERROR, str(exc))
+            raise Stop(Failure("config", error="config", detail=str(exc))) from None
+
+    def _forget_tls_context(self) -> None:
+        """A session that ends before its STARTTLS: the loading is not waited for, and a
+        failure of it is not reported as never retrieved."""
+        ready, self._tls_ready = self._tls_ready, None
+        if ready is None:
+            return
+        if ready.done():
+            if not ready.cancelled():
+                ready.exception()
+        else:
+            ready.cancel()
+
     async def _part(self, failure: Failure) -> None:
         """After a refusal the server gets its QUIT (RFC 5321 4.1.1.10); after a broken,
         stalled or tampered connection there is nothing left to say on it."""
-        polite = failure.error is None or failure.error in ("starttls-missing", "auth-method")
+        # A ca_file found unusable at STARTTLS (its loading ran meanwhile) is a refusal of
+        # our own: the server still gets its QUIT.
+        polite = failure.error is None or failure.error in (
+            "starttls-missing",
+            "auth-method",
+            "config",
+        )
         smtp = self._smtp
         if polite and smtp is not None and smtp.is_connected:
             await self._quit(smtp)
@@ -166,28 +200,26 @@ class SmtpSession:
             Mark.INFO,
             f"connecting to {profile.server} ({profile.security}){source}",
         )
-        # Loading the trust store takes a while: do it while the TCP handshake runs.
-        tls_ready = None
+        # Loading the trust store takes a while (tens of ms for the system's): do it while
+        # the TCP handshake runs, and for STARTTLS while the greeting and EHLO do too.
         if profile.security != "none":
-            from tui.core.tls import TlsConfigError, make_tls_context
+            from tui.core.tls import make_tls_context
 
-            tls_ready = asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
+            self._tls_ready = asyncio.ensure_future(asyncio.to_thread(make_tls_context, profile))
         started = time.perf_counter()
         try:
             sock = await self.connector.open()
         except BaseException:
-            if tls_ready is not None:
-                tls_ready.cancel()
+            self._forget_tls_context()
             raise
         self.reporter.timed("connect", started)
         context = None
-        if tls_ready is not None:
+        if profile.security == "tls":
             try:
-                context = await tls_ready
-            except TlsConfigError as exc:
+                context = await self._tls_context()
+            except Stop:
                 sock.close()
-                self.reporter.emit(Mark.ERROR, str(exc))
-                raise Stop(Failure("config", error="config", detail=str(exc))) from None
+                raise
         smtp = TracingSMTP(
             self.reporter,
             hostname=profile.host,
@@ -309,10 +341,9 @@ class SmtpSession:
                 Mark.ERROR, "the server does not offer STARTTLS; stopping before AUTH or MAIL"
             )
             raise Stop(Failure("starttls", error="starttls-missing"))
+        context = await self._tls_context()
         self.reporter.state("tls")
         started = time.perf_counter()
-        context = smtp.tls_context
-        assert context is not None
         try:
             response = await smtp.upgrade_to_tls(context, self.profile.host)
         except StartTlsInjection as exc:
