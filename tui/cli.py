@@ -18,6 +18,7 @@ from tui.core.transcript import SessionEvent, TranscriptEvent, printable
 if TYPE_CHECKING:
     from tui.core.drafts import Drafts as DraftsT
     from tui.core.drafts import SavedDraft as SavedDraftT
+    from tui.core.early import EarlyConnection
     from tui.core.message import Draft as DraftT
     from tui.core.network import Locator as LocatorT
     from tui.core.network_history import NetworkHistory as NetworkHistoryT
@@ -425,12 +426,42 @@ def _send(args: argparse.Namespace) -> int:
         body=body,
         attachments=tuple(args.attach),
     )
-    result = _send_one(draft, profile, found, args.transcript)
+    from tui.core.early import EarlyConnection
+
+    # The TCP handshake and the greeting travel while the sending stack loads (a round trip
+    # on a slow link); nothing is said on the connection before the message is filed.
+    early = EarlyConnection(profile) if _will_connect(profile, draft) else None
+    try:
+        result = _send_one(draft, profile, found, args.transcript, early)
+    finally:
+        if early is not None:
+            early.close()
     return _report(keep_given_back(draft, profile, result))
 
 
+def _will_connect(profile: Profile, draft: DraftT) -> bool:
+    """Is the send sure to reach its connection? Not with a message it will refuse, a login
+    over plain text, or a password it may have to ask for (a server should not see a
+    connection that says nothing, nor wait while someone types)."""
+    from tui.core.message import MessageInputError, compose
+
+    if profile.logs_in:
+        known = profile.password_command or profile.password is not None or profile.fetches_token
+        if profile.security == "none" or not known:
+            return False
+    try:
+        compose(profile.from_, draft)
+    except MessageInputError:
+        return False
+    return True
+
+
 def _send_one(
-    draft: DraftT, profile: Profile, found: ProfileSet, transcript: bool
+    draft: DraftT,
+    profile: Profile,
+    found: ProfileSet,
+    transcript: bool,
+    early: EarlyConnection | None = None,
 ) -> AttemptResult:
     """Send `draft` as `mailtui send` does: the warnings first, then one attempt; Ctrl-C
     leaves what the outbox filed standing."""
@@ -445,6 +476,7 @@ def _send_one(
         profiles=found.profiles,
         listener=_print_event if transcript else None,
         prompt=_prompt,
+        early_connection=early,
     )
 
     async def work() -> AttemptResult:

@@ -13,13 +13,16 @@ import itertools
 import re
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.network import AddressInfos, literal_address_infos
 from tui.core.profiles import Profile
 from tui.core.reports import Stop
 from tui.core.results import Failure
 from tui.core.transcript import Mark
+
+if TYPE_CHECKING:
+    from tui.core.early import EarlyConnection
 
 # RFC 8305's connection attempt delay: how long one address has before the next is tried too.
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -60,9 +63,15 @@ class Connector:
     """Connects to `profile`'s server, reporting each attempt to `emit`; remembers the
     address that answered (`peer`) for the probes that look at it again."""
 
-    def __init__(self, profile: Profile, emit: Callable[[Mark, str], None]) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        emit: Callable[[Mark, str], None],
+        early: EarlyConnection | None = None,
+    ) -> None:
         self.profile = profile
         self.emit = emit
+        self.early = early  # a connection begun while mailtui started (tui/core/early.py)
         self.peer: Any = None  # the address (getaddrinfo's tuple) the session connected to
         self._bind_error: OSError | None = None  # the source address fits no server address
 
@@ -77,6 +86,9 @@ class Connector:
         profile = self.profile
         where = profile.server
         try:
+            sock = await self._early()
+            if sock is not None:
+                return sock
             async with asyncio.timeout(profile.timeout):
                 infos = await _addresses(profile.host, profile.effective_port)
             return await self._race(_interleaved(infos))
@@ -97,6 +109,38 @@ class Connector:
             reason = exc.strerror or str(exc)
             self.emit(Mark.ERROR, f"cannot reach {where}: {reason}")
             raise Stop(Failure("connect", error="unreachable", detail=reason)) from None
+
+    async def _early(self) -> socket.socket | None:
+        """The connection begun early, once its handshake is done; None to connect as always
+        (there was none, it went stale, or it failed: then the usual attempt says why). A
+        single address that does not answer within the timeout is a timeout either way."""
+        early, self.early = self.early, None
+        if early is None:
+            return None
+        profile = self.profile
+        if early.server != (profile.host, profile.effective_port) or (
+            early.source != profile.source_address
+        ):
+            early.close()  # begun for the profile the send started with, not this one
+            return None
+        taken = early.take()
+        if taken is None:
+            return None
+        sock, info = taken
+        try:
+            try:
+                sock.getpeername()  # already connected
+            except OSError:
+                async with asyncio.timeout(self.profile.timeout):
+                    await asyncio.get_running_loop().sock_connect(sock, info[4])
+        except TimeoutError:
+            sock.close()
+            raise
+        except OSError:
+            sock.close()
+            return None
+        self.peer = info
+        return sock
 
     async def _race(self, infos: AddressInfos) -> socket.socket:
         """Connect to the first of `infos` that answers (see `open`); raises the error

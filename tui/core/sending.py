@@ -37,6 +37,7 @@ from tui.core.session import SmtpSession
 from tui.core.transcript import Listener, Mark, SessionEvent, make_event
 
 if TYPE_CHECKING:  # the Sent copy's modules load only for a profile with [imap] (start-up)
+    from tui.core.early import EarlyConnection
     from tui.core.sent_copy import CopyResult
 
 # The worst outcome decides a flush's exit code: what the person must act on comes first.
@@ -113,9 +114,12 @@ class Attempt:
         outbox: Outbox | None = None,
         origin: str | None = None,
         keep: bool = True,
+        early_connection: "EarlyConnection | None" = None,
     ) -> None:
         self.profile = profile
         self.mode = mode
+        # Begun while mailtui started (`mailtui send`): the session's first connection.
+        self.early_connection = early_connection
         self.profiles = profiles
         self.listener = listener
         self.password = password
@@ -351,8 +355,9 @@ class _Run:
         self.local_address: str | None = None
         self.recorder = AttemptRecorder()
         self.listen = fan_out(self.recorder, attempt.listener)
+        early, attempt.early_connection = attempt.early_connection, None
         self.session = SmtpSession(
-            self.profile, secret, self.listen, journal=self if jobs else None
+            self.profile, secret, self.listen, journal=self if jobs else None, early=early
         )
         self.started = datetime.now().astimezone()
         self.early: dict[int, Settled] = {}  # messages filed the moment they were accepted

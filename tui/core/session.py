@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
@@ -26,6 +27,9 @@ from tui.core.results import PHASES, Failure
 from tui.core.smtp_client import BearerReply, StartTlsInjection, TracingSMTP, UnexpectedReply
 from tui.core.transaction import MailTransaction
 from tui.core.transcript import Listener, Mark, printable
+
+if TYPE_CHECKING:
+    from tui.core.early import EarlyConnection
 
 AUTH_PREFERENCE = ("PLAIN", "LOGIN", "CRAM-MD5")
 BEARER_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
@@ -58,6 +62,7 @@ class SmtpSession:
         listener: Listener,
         journal: Journal | None = None,
         renew: Callable[[], Awaitable[str]] | None = None,
+        early: EarlyConnection | None = None,
     ) -> None:
         self.profile = profile
         self.password = password
@@ -66,7 +71,7 @@ class SmtpSession:
         self.renew = renew if renew is not None else default_renewal(profile)
         self.reporter = Reporter(profile, password, listener)
         self.report = self.reporter.report
-        self.connector = Connector(profile, self.reporter.emit)
+        self.connector = Connector(profile, self.reporter.emit, early)
         self._smtp: TracingSMTP | None = None
         # The TLS context, loaded in a thread while the connection is made (STARTTLS: while
         # the greeting and EHLO go back and forth, up to the STARTTLS that needs it).
