@@ -1,7 +1,7 @@
 """Send a draft, flush the outbox, or check a profile: one `Attempt` with one profile.
 
-Every message is kept in the outbox before its first connection and claimed there by the
-attempt; the outbox (tui/core/outbox.py) decides where it goes after the session: sent
+Every message is kept in the outbox before anything is said to a server, and claimed there
+by the attempt; the outbox (tui/core/outbox.py) decides where it goes after the session: sent
 (with a copy in `sent/`), still in the outbox (temporary failure, outcome unknown, or
 marked for the person after an unattended flush), or given back to the caller, who keeps
 it (the app in its form, the command line in `drafts/`). The transcript goes to every
