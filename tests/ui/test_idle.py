@@ -104,3 +104,30 @@ async def test_the_timers_still_see_another_process_queue_and_a_new_network(
         await wait_for(pilot, lambda: "1 waiting" in screen_text(pilot, "#outbox-status"))
         locator.identity = OFFICE
         await wait_for(pilot, lambda: "network changed" in screen_text(pilot, "#explanation"))
+
+
+async def test_the_cursor_rests_after_a_quiet_spell_and_blinks_at_the_next_key(
+    home: Path, servers: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As GTK's cursor-blink-timeout: a blink redraws the field and what lies around it twice
+    a second, for hours on a laptop. Shown, not blinking, until the next key or click."""
+    import tui.ui.resting_cursor as resting
+
+    monkeypatch.setattr(resting, "REST_AFTER_SECONDS", 0.2)
+    isp_profile(home, down_server(servers))  # type: ignore[arg-type]
+    app = MailtuiApp(locator=MovableLocator(HOME))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        to = app.focused
+        assert to is not None and to.id == "to"
+        await wait_for(pilot, lambda: not to.cursor_blink)  # type: ignore[attr-defined]
+        await pilot.press("b")
+        await pilot.pause()
+        assert to.cursor_blink  # type: ignore[attr-defined]
+        assert to.value == "b"  # type: ignore[attr-defined]  # the key itself went in as usual
+        await wait_for(pilot, lambda: not to.cursor_blink)  # type: ignore[attr-defined]
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: app.focused is not to and not app.focused.cursor_blink)  # type: ignore[union-attr]
+        await pilot.click("#to")
+        await pilot.pause()
+        assert to.cursor_blink and app.focused is to  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from tui.core.secrets import SecretError, resolve_password
 from tui.ui.commands import Offers, ProfileCommands, main_commands
 from tui.ui.keys_in_order import KeysInOrder
 from tui.ui.main_screen import MainScreen, Suggestion
+from tui.ui.resting_cursor import RestingCursor
 from tui.ui.safekeeping import AUTOSAVE_SECONDS, RETRY_CHECK_SECONDS, Safekeeping
 from tui.ui.workspace import Workspace
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 NETWORK_CHECK_SECONDS = 5.0
 
 
-class MailtuiApp(KeysInOrder, Workspace):
+class MailtuiApp(RestingCursor, KeysInOrder, Workspace):
     """Compose, send with the chosen profile, and watch the SMTP conversation live."""
 
     COMMANDS = App.COMMANDS | {ProfileCommands}
@@ -64,6 +65,7 @@ class MailtuiApp(KeysInOrder, Workspace):
         self.set_interval(NETWORK_CHECK_SECONDS, self.watch_network)
         self.set_interval(AUTOSAVE_SECONDS, self._autosave)
         self.set_interval(RETRY_CHECK_SECONDS, self.retry_outbox)
+        self.rest_cursor_when_idle()
         self.update_outbox_status()
         self._offer_restore()
         if not self.profile_set.profiles and not self.profile_set.errors and self.demo is None:
