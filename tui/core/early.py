@@ -14,8 +14,10 @@ import errno
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from tui.core.network import literal_address_infos
 from tui.core.profiles import Profile
 
 # Older than this when the session wants it (a password typed slowly), it is not used: the
@@ -24,8 +26,8 @@ MAX_AGE = 10.0
 
 
 class EarlyConnection:
-    """A TCP connection under way to `profile`'s server, begun in a thread of its own (the
-    name lookup blocks)."""
+    """A TCP connection under way to `profile`'s server: begun at once for an IP address, in
+    a thread of its own for a name (its lookup blocks)."""
 
     def __init__(self, profile: Profile) -> None:
         self.server = (profile.host, profile.effective_port)
@@ -36,32 +38,43 @@ class EarlyConnection:
         self._abandoned = False
         self._sock: socket.socket | None = None
         self._info: Any = None
-        threading.Thread(target=self._open, name="early connection", daemon=True).start()
+        literal = literal_address_infos(self.server[0], self.server[1], socket.SOCK_STREAM)
+        if literal:  # no lookup to wait for: begun here, without a thread to share the GIL with
+            self._publish(self._begin(literal))
+        else:  # a name: its lookup blocks
+            threading.Thread(target=self._resolve, name="early connection", daemon=True).start()
 
-    def _open(self) -> None:
-        sock = None
+    def _resolve(self) -> None:
         try:
             infos = socket.getaddrinfo(*self.server, type=socket.SOCK_STREAM)
-            if len(infos) == 1:  # several: the session races them (RFC 8305)
-                family, kind, proto, _name, address = infos[0]
-                sock = socket.socket(family, kind, proto)
-                sock.setblocking(False)
-                if self.source:
-                    sock.bind((self.source, 0))
-                if sock.connect_ex(address) not in (0, errno.EINPROGRESS):
-                    sock.close()
-                    sock = None
         except OSError:
-            if sock is not None:
-                sock.close()
-            sock = None
+            infos = []
+        self._publish(self._begin(infos))
+
+    def _begin(self, infos: Sequence[Any]) -> tuple[socket.socket, Any] | None:
+        """A non-blocking connect to the one address (the kernel does the handshake)."""
+        if len(infos) != 1:  # none, or several: the session races them (RFC 8305)
+            return None
+        family, kind, proto, _name, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            if self.source:
+                sock.bind((self.source, 0))
+            if sock.connect_ex(address) in (0, errno.EINPROGRESS):
+                return sock, infos[0]
+        except OSError:
+            pass
+        sock.close()
+        return None
+
+    def _publish(self, begun: tuple[socket.socket, Any] | None) -> None:
         with self._lock:
             self._done = True
-            if self._abandoned:
-                if sock is not None:
-                    sock.close()
-            elif sock is not None:
-                self._sock, self._info = sock, infos[0]
+            if begun is not None and self._abandoned:
+                begun[0].close()
+            elif begun is not None:
+                self._sock, self._info = begun
 
     def take(self) -> tuple[socket.socket, Any] | None:
         """The socket (its handshake maybe still under way) and its getaddrinfo entry, once;
