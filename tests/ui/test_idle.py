@@ -113,7 +113,9 @@ async def test_the_cursor_rests_after_a_quiet_spell_and_blinks_at_the_next_key(
     a second, for hours on a laptop. Shown, not blinking, until the next key or click."""
     import tui.ui.resting_cursor as resting
 
-    monkeypatch.setattr(resting, "REST_AFTER_SECONDS", 0.2)
+    # Long enough that no check rests it again between a key and the look that follows
+    # (0.2 s did, once, on a busy machine), short enough to wait for three times.
+    monkeypatch.setattr(resting, "REST_AFTER_SECONDS", 1.0)
     isp_profile(home, down_server(servers))  # type: ignore[arg-type]
     app = MailtuiApp(locator=MovableLocator(HOME))
     async with app.run_test(size=(80, 24)) as pilot:
