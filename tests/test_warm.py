@@ -60,6 +60,18 @@ def probe(
     return where, done.code, done.err
 
 
+def _probe_running(*args: str) -> subprocess.Popen[bytes]:
+    """The probe started, its input still open: for a test that acts while it runs."""
+    return subprocess.Popen(
+        [sys.executable, "-c", PROBE, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=dict(os.environ),  # as run_cli: the process's own may differ (COLUMNS, LINES)
+    )
+
+
 def _warm_pids(folder: Path) -> list[int]:
     """The processes listening on a socket in `folder` (from /proc/net/unix)."""
     inodes = set()
@@ -162,14 +174,7 @@ def test_a_caller_killed_while_handing_over_sends_nothing(
 ) -> None:
     isp_profile(home, plain_server)
     assert sendmail(leak_guard, "-t").code == 0
-    caller = subprocess.Popen(
-        [sys.executable, "-c", PROBE, "-t"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-        env=dict(os.environ),  # as run_cli: the process's own may differ (COLUMNS, LINES)
-    )
+    caller = _probe_running("-t")
     assert caller.stdin is not None
     caller.stdin.write(MESSAGE[:-20])  # a whole header and part of the body
     caller.stdin.flush()
@@ -251,14 +256,7 @@ def test_ctrl_c_reaches_the_sending_process_and_nothing_is_kept(
     assert sendmail(leak_guard, "-a", "plain", "bob@example.org").code == 0
     stalling = start_scripted(servers, dialogue({"RCPT": "stall"}))
     isp_profile(home, stalling, timeout=30)  # type: ignore[arg-type]
-    caller = subprocess.Popen(
-        [sys.executable, "-c", PROBE, "-a", "isp", "bob@example.org"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-        env=dict(os.environ),  # as run_cli: the process's own may differ (COLUMNS, LINES)
-    )
+    caller = _probe_running("-a", "isp", "bob@example.org")
     assert caller.stdin is not None
     caller.stdin.write(MESSAGE)
     caller.stdin.close()

@@ -94,7 +94,7 @@ class Frames:
     """The conversation over the socket: a kind byte, a length, and that many bytes."""
 
     def __init__(self, sock: _socket.socket) -> None:
-        self.sock, self.buffer = sock, b""
+        self.sock, self.buffer = sock, bytearray()
 
     def read(self) -> tuple[bytes, bytes] | None:
         """The next frame, or None at the end of the conversation (or a cut one)."""
@@ -106,12 +106,13 @@ class Frames:
         return None if data is None else (kind, data)
 
     def _take(self, size: int) -> bytes | None:
-        while len(self.buffer) < size:
+        while len(self.buffer) < size:  # a bytearray: a 1 MiB piece is not copied per recv
             piece = self.sock.recv(max(65536, size - len(self.buffer)))
             if not piece:
                 return None
             self.buffer += piece
-        taken, self.buffer = self.buffer[:size], self.buffer[size:]
+        taken = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return taken
 
     def write(self, kind: bytes, data: bytes = b"") -> None:
@@ -122,7 +123,7 @@ class Frames:
 
 
 def hand_over(args: list[str]) -> Served:
-    """Send through the warm process when there is one; Served(None, …) when not."""
+    """Send through the warm process when there is one; (None, …) when the caller is to."""
     path = socket_path()
     if path is None:
         return (None, None)
